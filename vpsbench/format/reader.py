@@ -1,0 +1,351 @@
+"""Lazy, process-safe reader of unified vpsbench HDF5 files."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from vpsbench.format import schema as S
+
+
+class FormatError(ValueError):
+    """The file is not a readable unified vpsbench file."""
+
+
+def read_strings(dataset: h5py.Dataset) -> list[str]:
+    """Read a 1-D UTF-8 string dataset as Python strings."""
+    return [s.decode("utf-8") if isinstance(s, bytes) else str(s) for s in dataset[()]]
+
+
+def attr_str(attrs: h5py.AttributeManager, key: str, default: str = "") -> str:
+    value = attrs.get(key, default)
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def read_file_info(file: h5py.File) -> S.FileInfo:
+    """Root attributes as a ``FileInfo``; raises ``FormatError`` if the file is not ours."""
+    attrs = file.attrs
+    if attr_str(attrs, "format") != S.FORMAT_NAME:
+        raise FormatError(
+            f"{file.filename}: not a vpsbench file (root attribute format="
+            f"{attr_str(attrs, 'format', '<missing>')!r}, expected {S.FORMAT_NAME!r})"
+        )
+    predicts = None
+    if "gt_content_id" in attrs:
+        predicts = S.GroundTruthRef(
+            dataset=attr_str(attrs, "gt_dataset"),
+            split=attr_str(attrs, "gt_split"),
+            file=attr_str(attrs, "gt_file"),
+            content_id=attr_str(attrs, "gt_content_id"),
+        )
+    return S.FileInfo(
+        kind=attr_str(attrs, "kind"),
+        dataset=attr_str(attrs, "dataset"),
+        split=attr_str(attrs, "split"),
+        label_divisor=int(attrs.get("label_divisor", S.DEFAULT_LABEL_DIVISOR)),
+        ignore_label=int(attrs.get("ignore_label", S.DEFAULT_IGNORE_LABEL)),
+        source=attr_str(attrs, "source"),
+        tool_version=attr_str(attrs, "tool_version"),
+        created=attr_str(attrs, "created"),
+        content_id=attr_str(attrs, "content_id"),
+        predicts=predicts,
+        format=attr_str(attrs, "format"),
+        format_version=attr_str(attrs, "format_version"),
+    )
+
+
+def read_categories(file: h5py.File) -> list[S.Category]:
+    """The category table, ordered by id."""
+    group = file[S.CATEGORIES]
+    ids = group["id"][()]
+    names = read_strings(group["name"])
+    supers = read_strings(group["supercategory"])
+    isthing = group["isthing"][()]
+    colors = group["color"][()]
+    source_ids = group["source_id"][()]
+    return [
+        S.Category(
+            id=int(ids[i]),
+            name=names[i],
+            isthing=bool(isthing[i]),
+            color=tuple(int(c) for c in colors[i]),
+            source_id=int(source_ids[i]),
+            supercategory=supers[i],
+        )
+        for i in range(len(ids))
+    ]
+
+
+def read_protocol(file: h5py.File) -> S.Protocol | None:
+    """The evaluation protocol, or None if the file has none (allowed for predictions)."""
+    if S.PROTOCOL not in file:
+        return None
+    attrs = file[S.PROTOCOL].attrs
+    return S.Protocol(
+        vpq_window_sizes=tuple(int(x) for x in attrs["vpq_window_sizes"]),
+        vpq_k=tuple(int(x) for x in attrs["vpq_k"]),
+        vpq_window_unit=attr_str(attrs, "vpq_window_unit"),
+        min_tube_area=int(attrs["min_tube_area"]),
+        excluded_category_ids=tuple(int(x) for x in attrs["excluded_category_ids"]),
+    )
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Decode PNG/JPEG bytes to an array with PIL (H×W or H×W×C, dtype as stored)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame of a video, with its label map and encoded image when present."""
+
+    video_id: str
+    index: int
+    source_frame: int
+    stem: str
+    annotated: bool
+    panoptic: np.ndarray | None
+    image_bytes: bytes | None
+
+
+class Video:
+    """Lazy view of one video group: nothing but the frame table is read until asked."""
+
+    def __init__(self, group: h5py.Group) -> None:
+        self._group = group
+        self.video_id = attr_str(group.attrs, "video_id")
+        self.height = int(group.attrs["height"])
+        self.width = int(group.attrs["width"])
+
+    def __repr__(self) -> str:
+        return f"Video({self.video_id!r}, frames={self.num_frames}, annotated={self.num_annotated})"
+
+    @cached_property
+    def meta(self) -> dict:
+        return json.loads(attr_str(self._group.attrs, "meta", "{}") or "{}")
+
+    @cached_property
+    def source_frames(self) -> np.ndarray:
+        return self._group[S.FRAMES]["source_frame"][()]
+
+    @cached_property
+    def stems(self) -> list[str]:
+        return read_strings(self._group[S.FRAMES]["stem"])
+
+    @cached_property
+    def annotated(self) -> np.ndarray:
+        return self._group[S.FRAMES]["annotated"][()].astype(bool)
+
+    @cached_property
+    def frame_meta(self) -> list[dict]:
+        frames = self._group[S.FRAMES]
+        if "meta" not in frames:
+            return [{} for _ in range(self.num_frames)]
+        return [json.loads(m) for m in read_strings(frames["meta"])]
+
+    @cached_property
+    def annotated_indices(self) -> np.ndarray:
+        """Frame indices that carry a panoptic map, in temporal order."""
+        return np.flatnonzero(self.annotated)
+
+    @cached_property
+    def _label_rows(self) -> dict[int, int]:
+        return {int(f): row for row, f in enumerate(self.annotated_indices)}
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.source_frames)
+
+    @property
+    def num_annotated(self) -> int:
+        return len(self.annotated_indices)
+
+    @property
+    def has_images(self) -> bool:
+        return S.IMAGES in self._group
+
+    def frame_index(self, stem: str) -> int:
+        """Index of the frame with this source stem."""
+        try:
+            return self.stems.index(stem)
+        except ValueError:
+            raise KeyError(f"video {self.video_id!r} has no frame {stem!r}") from None
+
+    def panoptic(self, index: int) -> np.ndarray:
+        """The int32 panoptic map of frame ``index``; KeyError if it is not annotated."""
+        row = self._label_rows.get(int(index))
+        if row is None:
+            raise KeyError(f"frame {index} of video {self.video_id!r} is not annotated")
+        return self._group[S.PANOPTIC][row]
+
+    def panoptic_row(self, row: int) -> np.ndarray:
+        """The map of the ``row``-th annotated frame."""
+        return self._group[S.PANOPTIC][row]
+
+    def load_panoptic(self) -> np.ndarray:
+        """All annotated maps of the video as one (A, H, W) array (reads the whole video)."""
+        if S.PANOPTIC not in self._group:
+            return np.zeros((0, self.height, self.width), np.int32)
+        return self._group[S.PANOPTIC][()]
+
+    def image_bytes(self, index: int) -> bytes | None:
+        """The original encoded image of frame ``index``, or None if the file has none."""
+        if not self.has_images:
+            return None
+        data = self._group[S.IMAGES][int(index)]
+        return data.tobytes() if len(data) else None
+
+    def image(self, index: int) -> np.ndarray:
+        """The decoded image of frame ``index``."""
+        data = self.image_bytes(index)
+        if data is None:
+            raise KeyError(f"frame {index} of video {self.video_id!r} has no image")
+        return decode_image(data)
+
+    def tracks(self) -> list[S.Track]:
+        """The video's object table (empty if the file does not record one)."""
+        if S.TRACKS not in self._group:
+            return []
+        group = self._group[S.TRACKS]
+        keys = read_strings(group["source_key"])
+        return [
+            S.Track(int(i), int(c), k)
+            for i, c, k in zip(group["instance_id"][()], group["category_id"][()], keys)
+        ]
+
+    def frame(self, index: int, with_image: bool = True) -> Frame:
+        """Everything stored for frame ``index``."""
+        index = int(index)
+        if not 0 <= index < self.num_frames:
+            raise IndexError(f"video {self.video_id!r} has {self.num_frames} frames, no {index}")
+        annotated = bool(self.annotated[index])
+        return Frame(
+            video_id=self.video_id,
+            index=index,
+            source_frame=int(self.source_frames[index]),
+            stem=self.stems[index],
+            annotated=annotated,
+            panoptic=self.panoptic(index) if annotated else None,
+            image_bytes=self.image_bytes(index) if with_image else None,
+        )
+
+    def __iter__(self) -> Iterator[Frame]:
+        for i in range(self.num_frames):
+            yield self.frame(i)
+
+
+class VPSFile:
+    """Reader of a unified file: lazy, random access by (video, frame), picklable.
+
+    The HDF5 handle is opened on first use in each process, so one ``VPSFile`` can be handed to
+    DataLoader workers (fork or spawn) and each worker reads through its own handle.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"{self.path}: no such file")
+        self._file: h5py.File | None = None
+        self._pid: int | None = None
+        self._videos: dict[str, Video] = {}
+        self.info = read_file_info(self.h5)
+
+    @property
+    def h5(self) -> h5py.File:
+        """The underlying h5py file, (re)opened for the current process."""
+        if self._file is None or self._pid != os.getpid():
+            try:
+                self._file = h5py.File(self.path, "r")
+            except OSError as err:
+                raise FormatError(f"{self.path}: cannot be read as HDF5 ({err})") from err
+            self._pid = os.getpid()
+            self._videos = {}
+        return self._file
+
+    def close(self) -> None:
+        if self._file is not None and self._pid == os.getpid():
+            self._file.close()
+        self._file = None
+        self._videos = {}
+
+    def __enter__(self) -> VPSFile:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "info": self.info}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path = state["path"]
+        self.info = state["info"]
+        self._file, self._pid, self._videos = None, None, {}
+
+    def __repr__(self) -> str:
+        return (
+            f"VPSFile({str(self.path)!r}, {self.info.kind}, dataset={self.info.dataset!r}, "
+            f"split={self.info.split!r}, videos={len(self.video_ids)})"
+        )
+
+    @cached_property
+    def categories(self) -> list[S.Category]:
+        return read_categories(self.h5)
+
+    @cached_property
+    def categories_source_json(self) -> str | None:
+        value = self.h5[S.CATEGORIES].attrs.get("source_json")
+        return value.decode() if isinstance(value, bytes) else value
+
+    @cached_property
+    def protocol(self) -> S.Protocol | None:
+        return read_protocol(self.h5)
+
+    @cached_property
+    def video_ids(self) -> list[str]:
+        return read_strings(self.h5[S.VIDEO_IDS])
+
+    def video(self, video_id: str) -> Video:
+        """The video with this id."""
+        handle = self.h5
+        if video_id not in self._videos:
+            videos = handle[S.VIDEOS]
+            if video_id not in videos:
+                raise KeyError(f"{self.path.name} has no video {video_id!r}")
+            self._videos[video_id] = Video(videos[video_id])
+        return self._videos[video_id]
+
+    def frame(self, video_id: str, index: int, with_image: bool = True) -> Frame:
+        """Random access to one frame."""
+        return self.video(video_id).frame(index, with_image=with_image)
+
+    def __iter__(self) -> Iterator[Video]:
+        for vid in self.video_ids:
+            yield self.video(vid)
+
+    def __len__(self) -> int:
+        return len(self.video_ids)
+
+    def num_frames(self) -> tuple[int, int]:
+        """(all frames, annotated frames) over the whole file."""
+        total = annotated = 0
+        for video in self:
+            total += video.num_frames
+            annotated += video.num_annotated
+        return total, annotated
+
+
+def open_file(path: str | os.PathLike) -> VPSFile:
+    """Open a unified file for reading (use as a context manager)."""
+    return VPSFile(path)

@@ -1,0 +1,148 @@
+"""Names, constants and plain records of the unified vpsbench HDF5 format (spec: docs/FORMAT.md)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FORMAT_NAME = "vpsbench.vps"
+FORMAT_VERSION = "1.0"
+
+KIND_GROUNDTRUTH = "groundtruth"
+KIND_PREDICTION = "prediction"
+KINDS = (KIND_GROUNDTRUTH, KIND_PREDICTION)
+
+WINDOW_UNIT_ANNOTATED = "annotated_frames"
+WINDOW_UNIT_FRAMES = "frames"
+WINDOW_UNITS = (WINDOW_UNIT_ANNOTATED, WINDOW_UNIT_FRAMES)
+
+DEFAULT_LABEL_DIVISOR = 1000
+DEFAULT_IGNORE_LABEL = 255
+
+# Group and dataset names, in one place so that writer, reader and validator agree.
+CATEGORIES = "categories"
+PROTOCOL = "protocol"
+VIDEOS = "videos"
+VIDEO_IDS = "video_ids"
+FRAMES = "frames"
+PANOPTIC = "panoptic"
+IMAGES = "images"
+TRACKS = "tracks"
+
+CATEGORY_FIELDS = ("id", "name", "supercategory", "isthing", "color", "source_id")
+FRAME_FIELDS = ("source_frame", "stem", "annotated")
+TRACK_FIELDS = ("instance_id", "category_id", "source_key")
+
+
+@dataclass(frozen=True)
+class Category:
+    """One row of the category table: our id, the source dataset's id and how to draw it."""
+
+    id: int
+    name: str
+    isthing: bool
+    color: tuple[int, int, int]
+    source_id: int
+    supercategory: str = ""
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How ``vpsbench eval`` scores a dataset by default (VPQ windows, small tubes, exclusions)."""
+
+    vpq_window_sizes: tuple[int, ...]
+    vpq_k: tuple[int, ...]
+    vpq_window_unit: str = WINDOW_UNIT_ANNOTATED
+    min_tube_area: int = 0
+    excluded_category_ids: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.vpq_window_sizes) != len(self.vpq_k):
+            raise ValueError("vpq_window_sizes and vpq_k must have the same length")
+        if self.vpq_window_unit not in WINDOW_UNITS:
+            raise ValueError(f"vpq_window_unit must be one of {WINDOW_UNITS}")
+
+
+CITYSCAPES_VPS_PROTOCOL = Protocol(vpq_window_sizes=(1, 2, 3, 4), vpq_k=(0, 5, 10, 15))
+VIPER_PROTOCOL = Protocol(
+    vpq_window_sizes=(1, 5, 10, 15),
+    vpq_k=(0, 5, 10, 15),
+    vpq_window_unit=WINDOW_UNIT_FRAMES,
+    min_tube_area=1024,
+    excluded_category_ids=(11,),
+)
+
+
+@dataclass(frozen=True)
+class GroundTruthRef:
+    """What a prediction file predicts: the GT dataset, split, file name and content id."""
+
+    dataset: str
+    split: str
+    file: str
+    content_id: str
+
+
+@dataclass
+class FileInfo:
+    """Root attributes of a unified file."""
+
+    kind: str
+    dataset: str
+    split: str
+    label_divisor: int = DEFAULT_LABEL_DIVISOR
+    ignore_label: int = DEFAULT_IGNORE_LABEL
+    source: str = ""
+    tool_version: str = ""
+    created: str = ""
+    content_id: str = ""
+    predicts: GroundTruthRef | None = None
+    format: str = FORMAT_NAME
+    format_version: str = FORMAT_VERSION
+
+    @property
+    def is_prediction(self) -> bool:
+        return self.kind == KIND_PREDICTION
+
+    @property
+    def void_label(self) -> int:
+        """The panoptic value of void pixels."""
+        return self.ignore_label * self.label_divisor
+
+
+@dataclass(frozen=True)
+class Track:
+    """One object of a video: its instance id, category and the source dataset's key for it."""
+
+    instance_id: int
+    category_id: int
+    source_key: str = ""
+
+
+@dataclass
+class FrameRecord:
+    """One row of a video's frame table."""
+
+    index: int
+    source_frame: int
+    stem: str
+    annotated: bool
+    meta: dict = field(default_factory=dict)
+
+
+def dumps_meta(meta: dict | list | None) -> str:
+    """Serialise free-form metadata the way the format stores it (compact, key order kept)."""
+    return json.dumps(meta if meta is not None else {}, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_panoptic(semantic: np.ndarray, instance: np.ndarray, label_divisor: int) -> np.ndarray:
+    """Pack semantic and instance maps into panoptic values ``semantic * divisor + instance``."""
+    return np.asarray(semantic, dtype=np.int32) * label_divisor + np.asarray(instance, np.int32)
+
+
+def decode_panoptic(panoptic: np.ndarray, label_divisor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split panoptic values into (semantic, instance) maps."""
+    panoptic = np.asarray(panoptic)
+    return panoptic // label_divisor, panoptic % label_divisor
