@@ -5,7 +5,7 @@ reference model, leaderboard) exchanges data through files written by ``VPSWrite
 ``VPSFile``.
 """
 
-from vpsbench.format.reader import Frame, FormatError, Video, VPSFile, open_file
+from vpsbench.format.reader import FormatError, Frame, Video, VPSFile, open_file
 from vpsbench.format.schema import (
     CITYSCAPES_VPS_PROTOCOL,
     FORMAT_NAME,

@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from vpsbench.format import schema as S
+from vpsbench.format import schema
 
 
 class FormatError(ValueError):
@@ -30,28 +30,28 @@ def attr_str(attrs: h5py.AttributeManager, key: str, default: str = "") -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def read_file_info(file: h5py.File) -> S.FileInfo:
+def read_file_info(file: h5py.File) -> schema.FileInfo:
     """Root attributes as a ``FileInfo``; raises ``FormatError`` if the file is not ours."""
     attrs = file.attrs
-    if attr_str(attrs, "format") != S.FORMAT_NAME:
+    if attr_str(attrs, "format") != schema.FORMAT_NAME:
         raise FormatError(
             f"{file.filename}: not a vpsbench file (root attribute format="
-            f"{attr_str(attrs, 'format', '<missing>')!r}, expected {S.FORMAT_NAME!r})"
+            f"{attr_str(attrs, 'format', '<missing>')!r}, expected {schema.FORMAT_NAME!r})"
         )
     predicts = None
     if "gt_content_id" in attrs:
-        predicts = S.GroundTruthRef(
+        predicts = schema.GroundTruthRef(
             dataset=attr_str(attrs, "gt_dataset"),
             split=attr_str(attrs, "gt_split"),
             file=attr_str(attrs, "gt_file"),
             content_id=attr_str(attrs, "gt_content_id"),
         )
-    return S.FileInfo(
+    return schema.FileInfo(
         kind=attr_str(attrs, "kind"),
         dataset=attr_str(attrs, "dataset"),
         split=attr_str(attrs, "split"),
-        label_divisor=int(attrs.get("label_divisor", S.DEFAULT_LABEL_DIVISOR)),
-        ignore_label=int(attrs.get("ignore_label", S.DEFAULT_IGNORE_LABEL)),
+        label_divisor=int(attrs.get("label_divisor", schema.DEFAULT_LABEL_DIVISOR)),
+        ignore_label=int(attrs.get("ignore_label", schema.DEFAULT_IGNORE_LABEL)),
         source=attr_str(attrs, "source"),
         tool_version=attr_str(attrs, "tool_version"),
         created=attr_str(attrs, "created"),
@@ -62,9 +62,9 @@ def read_file_info(file: h5py.File) -> S.FileInfo:
     )
 
 
-def read_categories(file: h5py.File) -> list[S.Category]:
+def read_categories(file: h5py.File) -> list[schema.Category]:
     """The category table, ordered by id."""
-    group = file[S.CATEGORIES]
+    group = file[schema.CATEGORIES]
     ids = group["id"][()]
     names = read_strings(group["name"])
     supers = read_strings(group["supercategory"])
@@ -72,7 +72,7 @@ def read_categories(file: h5py.File) -> list[S.Category]:
     colors = group["color"][()]
     source_ids = group["source_id"][()]
     return [
-        S.Category(
+        schema.Category(
             id=int(ids[i]),
             name=names[i],
             isthing=bool(isthing[i]),
@@ -84,12 +84,12 @@ def read_categories(file: h5py.File) -> list[S.Category]:
     ]
 
 
-def read_protocol(file: h5py.File) -> S.Protocol | None:
+def read_protocol(file: h5py.File) -> schema.Protocol | None:
     """The evaluation protocol, or None if the file has none (allowed for predictions)."""
-    if S.PROTOCOL not in file:
+    if schema.PROTOCOL not in file:
         return None
-    attrs = file[S.PROTOCOL].attrs
-    return S.Protocol(
+    attrs = file[schema.PROTOCOL].attrs
+    return schema.Protocol(
         vpq_window_sizes=tuple(int(x) for x in attrs["vpq_window_sizes"]),
         vpq_k=tuple(int(x) for x in attrs["vpq_k"]),
         vpq_window_unit=attr_str(attrs, "vpq_window_unit"),
@@ -137,19 +137,19 @@ class Video:
 
     @cached_property
     def source_frames(self) -> np.ndarray:
-        return self._group[S.FRAMES]["source_frame"][()]
+        return self._group[schema.FRAMES]["source_frame"][()]
 
     @cached_property
     def stems(self) -> list[str]:
-        return read_strings(self._group[S.FRAMES]["stem"])
+        return read_strings(self._group[schema.FRAMES]["stem"])
 
     @cached_property
     def annotated(self) -> np.ndarray:
-        return self._group[S.FRAMES]["annotated"][()].astype(bool)
+        return self._group[schema.FRAMES]["annotated"][()].astype(bool)
 
     @cached_property
     def frame_meta(self) -> list[dict]:
-        frames = self._group[S.FRAMES]
+        frames = self._group[schema.FRAMES]
         if "meta" not in frames:
             return [{} for _ in range(self.num_frames)]
         return [json.loads(m) for m in read_strings(frames["meta"])]
@@ -173,7 +173,7 @@ class Video:
 
     @property
     def has_images(self) -> bool:
-        return S.IMAGES in self._group
+        return schema.IMAGES in self._group
 
     def frame_index(self, stem: str) -> int:
         """Index of the frame with this source stem."""
@@ -187,23 +187,23 @@ class Video:
         row = self._label_rows.get(int(index))
         if row is None:
             raise KeyError(f"frame {index} of video {self.video_id!r} is not annotated")
-        return self._group[S.PANOPTIC][row]
+        return self._group[schema.PANOPTIC][row]
 
     def panoptic_row(self, row: int) -> np.ndarray:
         """The map of the ``row``-th annotated frame."""
-        return self._group[S.PANOPTIC][row]
+        return self._group[schema.PANOPTIC][row]
 
     def load_panoptic(self) -> np.ndarray:
         """All annotated maps of the video as one (A, H, W) array (reads the whole video)."""
-        if S.PANOPTIC not in self._group:
+        if schema.PANOPTIC not in self._group:
             return np.zeros((0, self.height, self.width), np.int32)
-        return self._group[S.PANOPTIC][()]
+        return self._group[schema.PANOPTIC][()]
 
     def image_bytes(self, index: int) -> bytes | None:
         """The original encoded image of frame ``index``, or None if the file has none."""
         if not self.has_images:
             return None
-        data = self._group[S.IMAGES][int(index)]
+        data = self._group[schema.IMAGES][int(index)]
         return data.tobytes() if len(data) else None
 
     def image(self, index: int) -> np.ndarray:
@@ -213,15 +213,17 @@ class Video:
             raise KeyError(f"frame {index} of video {self.video_id!r} has no image")
         return decode_image(data)
 
-    def tracks(self) -> list[S.Track]:
+    def tracks(self) -> list[schema.Track]:
         """The video's object table (empty if the file does not record one)."""
-        if S.TRACKS not in self._group:
+        if schema.TRACKS not in self._group:
             return []
-        group = self._group[S.TRACKS]
+        group = self._group[schema.TRACKS]
         keys = read_strings(group["source_key"])
         return [
-            S.Track(int(i), int(c), k)
-            for i, c, k in zip(group["instance_id"][()], group["category_id"][()], keys)
+            schema.Track(int(i), int(c), k)
+            for i, c, k in zip(
+                group["instance_id"][()], group["category_id"][()], keys, strict=True
+            )
         ]
 
     def frame(self, index: int, with_image: bool = True) -> Frame:
@@ -300,27 +302,27 @@ class VPSFile:
         )
 
     @cached_property
-    def categories(self) -> list[S.Category]:
+    def categories(self) -> list[schema.Category]:
         return read_categories(self.h5)
 
     @cached_property
     def categories_source_json(self) -> str | None:
-        value = self.h5[S.CATEGORIES].attrs.get("source_json")
+        value = self.h5[schema.CATEGORIES].attrs.get("source_json")
         return value.decode() if isinstance(value, bytes) else value
 
     @cached_property
-    def protocol(self) -> S.Protocol | None:
+    def protocol(self) -> schema.Protocol | None:
         return read_protocol(self.h5)
 
     @cached_property
     def video_ids(self) -> list[str]:
-        return read_strings(self.h5[S.VIDEO_IDS])
+        return read_strings(self.h5[schema.VIDEO_IDS])
 
     def video(self, video_id: str) -> Video:
         """The video with this id."""
         handle = self.h5
         if video_id not in self._videos:
-            videos = handle[S.VIDEOS]
+            videos = handle[schema.VIDEOS]
             if video_id not in videos:
                 raise KeyError(f"{self.path.name} has no video {video_id!r}")
             self._videos[video_id] = Video(videos[video_id])

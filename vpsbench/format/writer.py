@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 
 from vpsbench import __version__
-from vpsbench.format import schema as S
+from vpsbench.format import schema
 
 STR = h5py.string_dtype("utf-8")
 BYTES = h5py.vlen_dtype(np.uint8)
@@ -71,7 +71,7 @@ class VideoWriter:
         self._compression = compression
         self._compression_opts = compression_opts
         self._hasher = hasher
-        self._frames: list[S.FrameRecord] = []
+        self._frames: list[schema.FrameRecord] = []
         self._panoptic: h5py.Dataset | None = None
         self._images: h5py.Dataset | None = None
         self._num_annotated = 0
@@ -100,7 +100,9 @@ class VideoWriter:
             self._append_panoptic(np.asarray(panoptic), stem)
         if image is not None:
             self._store_image(index, image)
-        self._frames.append(S.FrameRecord(index, int(source_frame), stem, annotated, meta or {}))
+        self._frames.append(
+            schema.FrameRecord(index, int(source_frame), stem, annotated, meta or {})
+        )
         self._hasher.add_frame(stem, annotated)
 
     def _append_panoptic(self, panoptic: np.ndarray, stem: str) -> None:
@@ -113,7 +115,7 @@ class VideoWriter:
             raise TypeError(f"frame {stem!r}: panoptic map must be integer, got {panoptic.dtype}")
         if self._panoptic is None:
             self._panoptic = self._group.create_dataset(
-                S.PANOPTIC,
+                schema.PANOPTIC,
                 shape=(0, self.height, self.width),
                 maxshape=(None, self.height, self.width),
                 dtype=np.int32,
@@ -130,32 +132,38 @@ class VideoWriter:
     def _store_image(self, index: int, image: bytes) -> None:
         if self._images is None:
             self._images = self._group.create_dataset(
-                S.IMAGES, shape=(0,), maxshape=(None,), dtype=BYTES, chunks=(1,)
+                schema.IMAGES, shape=(0,), maxshape=(None,), dtype=BYTES, chunks=(1,)
             )
         if self._images.shape[0] <= index:
             self._images.resize(index + 1, axis=0)
         self._images[index] = np.frombuffer(image, dtype=np.uint8)
 
-    def set_tracks(self, tracks: Iterable[S.Track]) -> None:
+    def set_tracks(self, tracks: Iterable[schema.Track]) -> None:
         """Record the video's objects: instance id, category and source dataset key."""
         tracks = sorted(tracks, key=lambda t: t.instance_id)
-        group = self._group.create_group(S.TRACKS)
-        group.create_dataset("instance_id", data=np.array([t.instance_id for t in tracks], np.int32))
-        group.create_dataset("category_id", data=np.array([t.category_id for t in tracks], np.int32))
+        group = self._group.create_group(schema.TRACKS)
+        group.create_dataset(
+            "instance_id", data=np.array([t.instance_id for t in tracks], np.int32)
+        )
+        group.create_dataset(
+            "category_id", data=np.array([t.category_id for t in tracks], np.int32)
+        )
         write_string_list(group, "source_key", (t.source_key for t in tracks))
 
     def finish(self) -> None:
         """Write the frame table; called when the video's ``with`` block ends."""
         if not self._frames:
             raise ValueError(f"video {self._group.attrs['video_id']!r} has no frames")
-        frames = self._group.create_group(S.FRAMES)
+        frames = self._group.create_group(schema.FRAMES)
         frames.create_dataset(
             "source_frame", data=np.array([f.source_frame for f in self._frames], np.int64)
         )
         write_string_list(frames, "stem", (f.stem for f in self._frames))
-        frames.create_dataset("annotated", data=np.array([f.annotated for f in self._frames], np.uint8))
+        frames.create_dataset(
+            "annotated", data=np.array([f.annotated for f in self._frames], np.uint8)
+        )
         if any(f.meta for f in self._frames):
-            write_string_list(frames, "meta", (S.dumps_meta(f.meta) for f in self._frames))
+            write_string_list(frames, "meta", (schema.dumps_meta(f.meta) for f in self._frames))
         if self._images is not None and self._images.shape[0] < len(self._frames):
             self._images.resize(len(self._frames), axis=0)
 
@@ -169,9 +177,9 @@ class VPSWriter:
     def __init__(
         self,
         path: str | os.PathLike,
-        info: S.FileInfo,
-        categories: Iterable[S.Category],
-        protocol: S.Protocol | None = None,
+        info: schema.FileInfo,
+        categories: Iterable[schema.Category],
+        protocol: schema.Protocol | None = None,
         categories_source_json: str | None = None,
         compression: str | None = DEFAULT_COMPRESSION,
         compression_opts: int | None = DEFAULT_COMPRESSION_OPTS,
@@ -180,11 +188,11 @@ class VPSWriter:
         self.path = Path(path)
         if self.path.exists() and not overwrite:
             raise FileExistsError(f"{self.path} exists; pass overwrite=True (CLI: --force)")
-        if info.kind not in S.KINDS:
-            raise ValueError(f"kind must be one of {S.KINDS}, got {info.kind!r}")
-        if info.kind == S.KIND_GROUNDTRUTH and protocol is None:
+        if info.kind not in schema.KINDS:
+            raise ValueError(f"kind must be one of {schema.KINDS}, got {info.kind!r}")
+        if info.kind == schema.KIND_GROUNDTRUTH and protocol is None:
             raise ValueError("a ground-truth file needs an evaluation protocol")
-        if compression == "lzf":
+        if compression in ("lzf", None):
             compression_opts = None
         self.info = info
         self._compression = compression
@@ -204,7 +212,7 @@ class VPSWriter:
         self._write_categories()
         if self._protocol is not None:
             write_protocol(self._file, self._protocol)
-        self._file.create_group(S.VIDEOS)
+        self._file.create_group(schema.VIDEOS)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -227,11 +235,11 @@ class VPSWriter:
             raise ValueError(f"duplicate video id {video_id!r}")
         if "/" in video_id or not video_id:
             raise ValueError(f"invalid video id {video_id!r}: must be non-empty without '/'")
-        group = self._file[S.VIDEOS].create_group(video_id)
+        group = self._file[schema.VIDEOS].create_group(video_id)
         group.attrs["video_id"] = video_id
         group.attrs["height"] = int(height)
         group.attrs["width"] = int(width)
-        group.attrs["meta"] = S.dumps_meta(meta)
+        group.attrs["meta"] = schema.dumps_meta(meta)
         self._hasher.add_video(video_id)
         writer = VideoWriter(
             group, height, width, self._compression, self._compression_opts, self._hasher
@@ -248,7 +256,7 @@ class VPSWriter:
         cats = sorted(self._categories, key=lambda c: c.id)
         if len({c.id for c in cats}) != len(cats):
             raise ValueError("category ids must be unique")
-        group = self._file.create_group(S.CATEGORIES)
+        group = self._file.create_group(schema.CATEGORIES)
         group.create_dataset("id", data=np.array([c.id for c in cats], np.int32))
         write_string_list(group, "name", (c.name for c in cats))
         write_string_list(group, "supercategory", (c.supercategory for c in cats))
@@ -270,9 +278,18 @@ class VPSWriter:
         )
         attrs = self._file.attrs
         for key in (
-            "format", "format_version", "kind", "dataset", "split", "label_divisor",
-            "ignore_label", "source", "tool_version", "created", "content_id",
-        ):  # fmt: skip
+            "format",
+            "format_version",
+            "kind",
+            "dataset",
+            "split",
+            "label_divisor",
+            "ignore_label",
+            "source",
+            "tool_version",
+            "created",
+            "content_id",
+        ):
             attrs[key] = getattr(info, key)
         if info.predicts is not None:
             attrs["gt_dataset"] = info.predicts.dataset
@@ -281,7 +298,7 @@ class VPSWriter:
             attrs["gt_content_id"] = info.predicts.content_id
 
     def _commit(self) -> None:
-        write_string_list(self._file, S.VIDEO_IDS, self._video_ids)
+        write_string_list(self._file, schema.VIDEO_IDS, self._video_ids)
         self._write_root_attrs()
         self._file.close()
         self._file = None
@@ -296,9 +313,9 @@ class VPSWriter:
             self._tmp.unlink()
 
 
-def write_protocol(file: h5py.File, protocol: S.Protocol) -> None:
+def write_protocol(file: h5py.File, protocol: schema.Protocol) -> None:
     """Store the evaluation protocol as attributes of the ``/protocol`` group."""
-    group = file.require_group(S.PROTOCOL)
+    group = file.require_group(schema.PROTOCOL)
     group.attrs["vpq_window_sizes"] = np.array(protocol.vpq_window_sizes, np.int32)
     group.attrs["vpq_k"] = np.array(protocol.vpq_k, np.int32)
     group.attrs["vpq_window_unit"] = protocol.vpq_window_unit

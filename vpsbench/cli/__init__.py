@@ -1,0 +1,66 @@
+"""The ``vpsbench`` command line: one subcommand per job, each module registering its own."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from vpsbench import __version__
+from vpsbench.cli import check, data, demo
+
+COMMAND_MODULES = (demo, data, check)
+
+DESCRIPTION = """\
+vpsbench: video panoptic segmentation benchmark toolkit.
+
+Every command reads or writes the unified HDF5 format (docs/FORMAT.md).
+Run 'vpsbench COMMAND --help' for the arguments of a command and an example."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="vpsbench", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"vpsbench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vpsbench`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.progress = not args.quiet and sys.stderr.isatty()
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("vpsbench: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # every failure becomes one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        else:
+            print(f"vpsbench {args.command}: error: {one_line(err)}", file=sys.stderr)
+            print("(run with --debug for the traceback)", file=sys.stderr)
+        return 2
+
+
+def one_line(err: BaseException) -> str:
+    """The message of an exception as a single line, with its type when the message is bare."""
+    message = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    if isinstance(err, KeyError) and message.startswith(("'", '"')):
+        message = message[1:-1]
+    if not message or isinstance(err, (AssertionError, AttributeError, TypeError, IndexError)):
+        return f"{type(err).__name__}: {message}"
+    return message
+
+
+if __name__ == "__main__":
+    sys.exit(main())
