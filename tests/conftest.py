@@ -55,9 +55,13 @@ def write_toy(
         info.predicts = GroundTruthRef("toy", "val", "toy_gt.h5", "abc")
     rng = np.random.default_rng(0)
     with VPSWriter(
-        path, info, TOY_CATEGORIES, CITYSCAPES_VPS_PROTOCOL if is_gt else None,
-        categories_source_json='[{"id": 0}]', **writer_kw,
-    ) as writer:  # fmt: skip
+        path,
+        info,
+        TOY_CATEGORIES,
+        CITYSCAPES_VPS_PROTOCOL if is_gt else None,
+        categories_source_json='[{"id": 0}]',
+        **writer_kw,
+    ) as writer:
         for v in range(2):
             with writer.video(f"{v + 1:04d}", H, W, meta={"city": "toyville", "v": v}) as video:
                 for t in range(frames):
@@ -66,7 +70,9 @@ def write_toy(
                         stem=f"{v + 1:04d}_{t:04d}",
                         source_frame=100 + 5 * t,
                         panoptic=toy_panoptic(t) if annotated else None,
-                        image=png_bytes(rng.integers(0, 255, (H, W, 3), np.uint8)) if is_gt else None,
+                        image=png_bytes(rng.integers(0, 255, (H, W, 3), np.uint8))
+                        if is_gt
+                        else None,
                         meta={"t": t},
                     )
                 video.set_tracks([Track(1, 13, "26000"), Track(2, 11, "24001")])

@@ -38,13 +38,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--videos", type=int, default=4, help="videos per split (default: 4)")
     p.add_argument("--frames", type=int, default=30, help="frames per video (default: 30)")
     p.add_argument(
-        "--size", type=int, nargs=2, default=(256, 512), metavar=("H", "W"),
+        "--size",
+        type=int,
+        nargs=2,
+        default=(256, 512),
+        metavar=("H", "W"),
         help="frame height and width (default: 256 512)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--stride", type=int, default=5,
+        "--stride",
+        type=int,
+        default=5,
         help="annotate every N-th frame, counted 1-based like Cityscapes-VPS (default: 5)",
-    )  # fmt: skip
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--no-images", action="store_true", help="store label maps only")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
@@ -99,8 +105,12 @@ def run_synth_predict(args: argparse.Namespace) -> int:
     if not 0.0 <= args.noise <= 1.0:
         raise ValueError(f"--noise must be in [0, 1], got {args.noise}")
     synth_predict(
-        args.gt, args.out, noise=args.noise, seed=args.seed, progress=args.progress,
+        args.gt,
+        args.out,
+        noise=args.noise,
+        seed=args.seed,
+        progress=args.progress,
         overwrite=args.force,
-    )  # fmt: skip
+    )
     print(f"wrote {args.out} (prediction of {args.gt}, noise {args.noise}, seed {args.seed})")
     return 0

@@ -28,9 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the demo subcommand."""
     p = add_command(subparsers, "demo", "run the toolkit end to end on synthetic data", DEMO_HELP)
     p.add_argument(
-        "--out", type=Path, default=Path("vpsbench-demo"),
+        "--out",
+        type=Path,
+        default=Path("vpsbench-demo"),
         help="directory for the demo files (default: ./vpsbench-demo, overwritten)",
-    )  # fmt: skip
+    )
     p.add_argument("--videos", type=int, default=4, help="videos to generate (default: 4)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.set_defaults(run=run_demo)
@@ -42,8 +44,10 @@ def run_demo(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     gt = args.out / "synth_val.h5"
     config = SynthConfig(num_videos=args.videos, seed=args.seed)
-    print(f"[1/4] generating {config.num_videos} synthetic videos x {config.frames_per_video} "
-          f"frames ({config.height}x{config.width}) -> {gt}")  # fmt: skip
+    print(
+        f"[1/4] generating {config.num_videos} synthetic videos x {config.frames_per_video} "
+        f"frames ({config.height}x{config.width}) -> {gt}"
+    )
     generate(gt, config, split="val", progress=args.progress, overwrite=True)
 
     preds = {}
@@ -64,6 +68,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     print("[4/4] summary")
     print(format_summary(file_summary(gt)))
-    print("Scoring (VPQ, PQ, STQ) arrives with the evaluator; try the files with "
-          f"'vpsbench info' and 'vpsbench validate' in {args.out}/.")  # fmt: skip
+    print(
+        "Scoring (VPQ, PQ, STQ) arrives with the evaluator; try the files with "
+        f"'vpsbench info' and 'vpsbench validate' in {args.out}/."
+    )
     return 1 if failures else 0
