@@ -1,0 +1,83 @@
+"""The command line: exit codes, one-line errors, help texts, validate and info."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import pytest
+from conftest import write_toy
+
+from vpsbench.cli import build_parser, main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def subcommands() -> list[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return sorted(action.choices)
+
+
+@pytest.mark.parametrize("command", subcommands())
+def test_every_subcommand_explains_itself_with_an_example(capsys, command):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert "example:" in out and f"vpsbench {command}" in out
+
+
+def test_validate_valid_file(capsys, toy_gt):
+    code, out, _ = run(capsys, "validate", str(toy_gt))
+    assert code == 0 and "valid" in out
+
+
+def test_validate_reports_each_problem_and_exits_1(capsys, toy_gt):
+    with h5py.File(toy_gt, "r+") as f:
+        f["videos/0001/panoptic"][0, 0, 0] = 7000
+        f["videos/0002/panoptic"][1, 0, 0] = 10004
+    code, out, _ = run(capsys, "validate", str(toy_gt))
+    assert code == 1
+    assert "/videos/0001/panoptic[0]: [label_category]" in out
+    assert "/videos/0002/panoptic[1]: [stuff_instance]" in out
+    assert "INVALID (2 problems)" in out
+
+
+def test_validate_unreadable_file_exits_2(capsys, tmp_path):
+    (tmp_path / "x.h5").write_text("garbage")
+    code, _, err = run(capsys, "validate", str(tmp_path / "x.h5"))
+    assert code == 2 and "cannot be read as HDF5" in err
+
+
+def test_validate_pair(capsys, tmp_path, toy_gt):
+    pred = write_toy(tmp_path / "pred.h5", kind="prediction")
+    code, out, _ = run(capsys, "validate", str(toy_gt), str(pred))
+    assert code == 1 and "[pair_content]" in out
+
+
+def test_missing_file_is_one_line_exit_2(capsys, tmp_path):
+    code, out, err = run(capsys, "info", str(tmp_path / "nope.h5"))
+    assert code == 2 and out == ""
+    assert err.splitlines()[0] == f"vpsbench info: error: {tmp_path / 'nope.h5'}: no such file"
+
+
+def test_debug_shows_traceback(capsys, tmp_path):
+    code, _, err = run(capsys, "--debug", "info", str(tmp_path / "nope.h5"))
+    assert code == 2 and "Traceback" in err
+
+
+def test_info_text_and_json(capsys, toy_gt):
+    code, out, _ = run(capsys, "info", str(toy_gt))
+    assert code == 0
+    assert "groundtruth of toy/val" in out and "videos 2, frames 12 (6 annotated)" in out
+    assert "k=[0, 5, 10, 15]" in out
+    code, out, _ = run(capsys, "info", str(toy_gt), "--json")
+    summary = json.loads(out)
+    assert summary["videos"] == 2 and summary["annotated_frames"] == 6
+    assert summary["thing_categories"] == ["person", "car"]
+    assert summary["bytes_panoptic"] > 0 and summary["bytes_images"] > 0
