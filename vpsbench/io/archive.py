@@ -1,0 +1,104 @@
+"""Safe extraction of untrusted zip archives (submissions) into a private temporary directory."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+
+class UnsafeArchiveError(ValueError):
+    """The archive is rejected before anything is written: it could escape or exhaust disk."""
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Upper bounds for an archive; generous for a Cityscapes-VPS submission (~300 PNGs)."""
+
+    max_total_bytes: int = 4 * 1024**3
+    max_files: int = 20_000
+    max_ratio: float = 200.0
+    max_depth: int = 2  # a zip inside a zip (pan_pred.zip inside submission.zip)
+
+
+def check_member(info: zipfile.ZipInfo) -> None:
+    """Reject names that escape the target directory, links and special files."""
+    name = info.filename
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or name.startswith(("/", "\\")) or ":" in path.parts[0]:
+        raise UnsafeArchiveError(f"absolute path in archive: {name!r}")
+    if ".." in path.parts:
+        raise UnsafeArchiveError(f"path escapes the archive directory: {name!r}")
+    mode = info.external_attr >> 16
+    # Many writers store permission bits without a file type; only an explicit type is judged.
+    if stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+        kind = "symlink" if stat.S_ISLNK(mode) else "special file"
+        raise UnsafeArchiveError(f"{kind} in archive: {name!r}")
+
+
+def check_archive(archive: zipfile.ZipFile, limits: ArchiveLimits) -> None:
+    """Check every member and the totals against the limits, reading headers only."""
+    members = archive.infolist()
+    if len(members) > limits.max_files:
+        raise UnsafeArchiveError(f"archive has {len(members)} files (limit {limits.max_files})")
+    total = 0
+    for info in members:
+        check_member(info)
+        total += info.file_size
+        if info.compress_size and info.file_size / info.compress_size > limits.max_ratio:
+            raise UnsafeArchiveError(
+                f"{info.filename!r} expands {info.file_size / info.compress_size:.0f}x "
+                f"(limit {limits.max_ratio:.0f}x): refusing a possible zip bomb"
+            )
+    if total > limits.max_total_bytes:
+        raise UnsafeArchiveError(
+            f"archive expands to {total / 1e9:.2f} GB (limit {limits.max_total_bytes / 1e9:.2f} GB)"
+        )
+
+
+def extract_archive(path: Path, target: Path, limits: ArchiveLimits, depth: int = 1) -> None:
+    """Extract a zip after checking it; nested ``.zip`` members are extracted beside them."""
+    if depth > limits.max_depth:
+        raise UnsafeArchiveError(f"{path.name}: archives nested deeper than {limits.max_depth}")
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as err:
+        raise UnsafeArchiveError(f"{path.name}: not a readable zip file ({err})") from err
+    with archive:
+        check_archive(archive, limits)
+        for info in archive.infolist():
+            destination = target.joinpath(*PurePosixPath(info.filename).parts)
+            if info.is_dir():
+                destination.mkdir(parents=True, exist_ok=True)
+                continue
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as src, open(destination, "wb") as dst:
+                copy_limited(src, dst, info.file_size, info.filename)
+    for nested in sorted(target.rglob("*.zip")):
+        if nested != path:
+            extract_archive(nested, nested.with_suffix(""), limits, depth + 1)
+            nested.unlink()
+
+
+def copy_limited(src, dst, declared: int, name: str) -> None:
+    """Copy at most the declared size: a member lying about its size cannot fill the disk."""
+    written = 0
+    while chunk := src.read(1 << 20):
+        written += len(chunk)
+        if written > declared:
+            raise UnsafeArchiveError(f"{name!r} is larger than its header declares")
+        dst.write(chunk)
+
+
+class PrivateDirectory:
+    """A temporary directory readable only by us, always removed on exit."""
+
+    def __enter__(self) -> Path:
+        self.path = Path(tempfile.mkdtemp(prefix="vpsbench-"))
+        return self.path
+
+    def __exit__(self, *exc) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)

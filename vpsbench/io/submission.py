@@ -1,0 +1,215 @@
+"""Official Cityscapes-VPS submissions (``pred.json`` + ``pan_pred/*.png``, or a zip of them).
+
+Frames are paired with the ground truth by image id wherever the submission names them, and
+positionally (GT frames sorted by name, as the official scorer does) only when it does not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vpsbench.format import VPSFile
+from vpsbench.io.archive import ArchiveLimits, PrivateDirectory, extract_archive
+
+PRED_JSON = "pred.json"
+PNG_DIR = "pan_pred"
+
+
+class SubmissionError(ValueError):
+    """The submission cannot be scored as it is; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class SubmissionEntry:
+    """One ``pred.json`` annotation: its position, the image it names (if any), its segments."""
+
+    position: int
+    image_id: str | None
+    segments: list[dict]
+
+
+@dataclass(frozen=True)
+class PairedFrame:
+    """A GT frame and the submission entry and PNG that predict it."""
+
+    video_id: str
+    frame_index: int
+    stem: str
+    entry: SubmissionEntry
+    png: Path
+
+
+def rgb_to_id(rgb: np.ndarray) -> np.ndarray:
+    """COCO-panoptic colour ids: ``R + 256 G + 65536 B`` as uint32."""
+    rgb = rgb.astype(np.uint32)
+    return rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+
+
+def id_to_rgb(ids: np.ndarray) -> np.ndarray:
+    """Inverse of ``rgb_to_id``: an (H, W, 3) uint8 image."""
+    ids = np.asarray(ids, np.uint32)
+    return np.stack([ids % 256, ids // 256 % 256, ids // 65536 % 256], axis=-1).astype(np.uint8)
+
+
+def entry_image_id(annotation: dict) -> str | None:
+    """The image an annotation names: ``image_id``, else the stem of ``file_name``, else None."""
+    if annotation.get("image_id") not in (None, ""):
+        return str(annotation["image_id"])
+    if annotation.get("file_name"):
+        return Path(str(annotation["file_name"])).stem
+    return None
+
+
+def parse_pred_json(path: Path) -> list[SubmissionEntry]:
+    """Read ``pred.json`` into entries, checking the parts the scorer relies on."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SubmissionError(f"{path.name} is not valid JSON: {err}") from err
+    annotations = data.get("annotations") if isinstance(data, dict) else None
+    if not isinstance(annotations, list):
+        raise SubmissionError(f'{path.name} must be an object with an "annotations" list')
+    entries = []
+    for i, annotation in enumerate(annotations):
+        segments = annotation.get("segments_info") if isinstance(annotation, dict) else None
+        if not isinstance(segments, list) or not all(
+            isinstance(s, dict) and "id" in s and "category_id" in s for s in segments
+        ):
+            raise SubmissionError(
+                f"{path.name}: annotations[{i}] needs segments_info: a list of {{id, category_id}}"
+            )
+        entries.append(SubmissionEntry(i, entry_image_id(annotation), segments))
+    return entries
+
+
+def find_png_dir(root: Path) -> Path:
+    """The ``pan_pred`` folder under an extracted submission (also when zipped one level deeper)."""
+    for candidate in (root / PNG_DIR / PNG_DIR, root / PNG_DIR):
+        if candidate.is_dir() and any(candidate.glob("*.png")):
+            return candidate
+    raise SubmissionError(
+        f"no {PNG_DIR}/ folder (or {PNG_DIR}.zip) with PNG files in the submission"
+    )
+
+
+def find_pred_json(root: Path) -> Path:
+    """``pred.json`` at the top of the submission, or inside one top-level folder."""
+    matches = [root / PRED_JSON, *sorted(root.glob(f"*/{PRED_JSON}"))]
+    for path in matches:
+        if path.is_file():
+            return path
+    raise SubmissionError(f"no {PRED_JSON} in the submission")
+
+
+@contextlib.contextmanager
+def open_submission(
+    path: str | Path, limits: ArchiveLimits | None = None
+) -> Iterator[tuple[list[SubmissionEntry], Path]]:
+    """Yield (entries, png_dir) of a submission directory or zip; a zip is extracted privately."""
+    path = Path(path)
+    if path.is_dir():
+        root = path
+        if not (root / PRED_JSON).is_file() and (root / "submission.zip").is_file():
+            path = root / "submission.zip"
+    if path.is_file():
+        with PrivateDirectory() as tmp:
+            extract_archive(path, tmp, limits or ArchiveLimits())
+            yield load_submission_dir(tmp)
+        return
+    if not path.exists():
+        raise SubmissionError(f"{path}: no such file or directory")
+    yield load_submission_dir(path)
+
+
+def load_submission_dir(root: Path) -> tuple[list[SubmissionEntry], Path]:
+    """Entries and PNG folder of an extracted submission."""
+    pred_json = find_pred_json(root)
+    png_root = pred_json.parent
+    if (png_root / f"{PNG_DIR}.zip").exists():
+        raise SubmissionError(f"{PNG_DIR}.zip must be extracted first (use the zip path instead)")
+    return parse_pred_json(pred_json), find_png_dir(png_root)
+
+
+def gt_frames_in_official_order(gt: VPSFile) -> list[tuple[str, int, str]]:
+    """(video id, frame index, stem) of every annotated GT frame, sorted by stem like the scorer."""
+    frames = [
+        (video.video_id, int(i), video.stems[i]) for video in gt for i in video.annotated_indices
+    ]
+    return sorted(frames, key=lambda f: f[2])
+
+
+def names_preview(names: list[str], limit: int = 5) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def pair_submission(
+    entries: list[SubmissionEntry], png_dir: Path, gt: VPSFile
+) -> list[PairedFrame]:
+    """Match submission entries and PNGs to the annotated GT frames; raise on any mismatch."""
+    frames = gt_frames_in_official_order(gt)
+    named = [e.image_id is not None for e in entries]
+    if any(named) and not all(named):
+        raise SubmissionError(
+            "pred.json mixes annotations with and without image_id/file_name; give all or none"
+        )
+    if all(named) and entries:
+        by_id = {e.image_id: e for e in entries}
+        if len(by_id) != len(entries):
+            raise SubmissionError("pred.json names some images more than once")
+        stems = {stem for _, _, stem in frames}
+        missing = [stem for _, _, stem in frames if stem not in by_id]
+        extra = sorted(set(by_id) - stems)
+        report_mismatch(missing, extra, "pred.json")
+        paired = [(f, by_id[f[2]]) for f in frames]
+    else:
+        if len(entries) != len(frames):
+            raise SubmissionError(
+                f"pred.json has {len(entries)} annotations without image ids, the GT has "
+                f"{len(frames)} annotated frames; unnamed annotations are paired by position, "
+                "so the counts must match (or add image_id to each annotation)"
+            )
+        paired = list(zip(frames, entries, strict=True))
+    pngs = {p.stem for p in png_dir.glob("*.png")}
+    report_mismatch(
+        [f[2] for f, _ in paired if f[2] not in pngs],
+        sorted(pngs - {f[2] for f in frames}),
+        PNG_DIR,
+    )
+    return [PairedFrame(v, i, stem, e, png_dir / f"{stem}.png") for (v, i, stem), e in paired]
+
+
+def report_mismatch(missing: list[str], extra: list[str], where: str) -> None:
+    """Raise one message naming the missing and the unexpected frames."""
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} GT frames missing from {where}: {names_preview(missing)}")
+    if extra:
+        parts.append(f"{len(extra)} frames in {where} not in the GT: {names_preview(extra)}")
+    if parts:
+        raise SubmissionError("; ".join(parts))
+
+
+def read_id_png(path: Path, height: int, width: int) -> np.ndarray:
+    """Decode a prediction PNG to colour ids, refusing a wrong size before decoding pixels."""
+    try:
+        with Image.open(path) as img:
+            if img.size != (width, height):
+                raise SubmissionError(
+                    f"{path.name} is {img.size[0]}x{img.size[1]}, the GT frame is {width}x{height}"
+                )
+            if img.mode not in ("RGB", "RGBA"):
+                raise SubmissionError(f"{path.name} is mode {img.mode}; expected an RGB id PNG")
+            rgb = np.asarray(img.convert("RGB"))
+    except SubmissionError:
+        raise
+    except (OSError, SyntaxError, ValueError) as err:
+        raise SubmissionError(f"{path.name} cannot be decoded as PNG: {err}") from err
+    return rgb_to_id(rgb)
