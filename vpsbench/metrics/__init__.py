@@ -1,0 +1,1 @@
+"""Video panoptic metrics (VPQ, PQ, STQ, temporal consistency) on per-frame pair histograms."""

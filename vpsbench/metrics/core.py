@@ -1,0 +1,167 @@
+"""Per-frame statistics every metric is built from: the sparse GT x prediction pair histogram.
+
+All VPQ, PQ, STQ and identity-switch numbers are sums over frames of pair intersection counts
+(metrics.md 6.3): the intersection of a GT tube and a predicted tube over a window is the sum of
+their per-frame intersections, and so are tube areas and void overlaps. So each frame is decoded
+once, reduced to a ``PairHistogram`` of a few hundred entries, and every window of every size is
+built by adding histograms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vpsbench.format.schema import Category
+
+# Dense-table fast path: label values below this bound are counted with bincount (no sort).
+_DENSE_LIMIT = 1 << 22
+
+
+@dataclass(frozen=True)
+class LabelSpace:
+    """How panoptic values decode: label divisor, void value, category ids and which are things."""
+
+    label_divisor: int
+    ignore_label: int
+    category_ids: tuple[int, ...]
+    thing_ids: frozenset[int]
+
+    @classmethod
+    def from_categories(
+        cls, categories: Iterable[Category], label_divisor: int, ignore_label: int
+    ) -> LabelSpace:
+        """The label space of a unified file's category table."""
+        cats = list(categories)
+        return cls(
+            label_divisor=int(label_divisor),
+            ignore_label=int(ignore_label),
+            category_ids=tuple(c.id for c in cats),
+            thing_ids=frozenset(c.id for c in cats if c.isthing),
+        )
+
+    @property
+    def void(self) -> int:
+        """The panoptic value of void (GT) / no segment (prediction)."""
+        return self.ignore_label * self.label_divisor
+
+    def category(self, values: np.ndarray) -> np.ndarray:
+        """Category id of each panoptic value."""
+        return np.asarray(values) // self.label_divisor
+
+    def is_thing(self, values: np.ndarray) -> np.ndarray:
+        """Whether each value belongs to a thing category."""
+        cats = self.category(values)
+        return np.isin(cats, np.fromiter(self.thing_ids, np.int64, len(self.thing_ids)))
+
+    def is_crowd(self, values: np.ndarray) -> np.ndarray:
+        """GT crowd: a thing category with instance 0."""
+        values = np.asarray(values)
+        return self.is_thing(values) & (values % self.label_divisor == 0)
+
+
+@dataclass(frozen=True)
+class PairHistogram:
+    """Sparse counts of (GT value, predicted value) pixel pairs, sorted by (gt, pred), unique."""
+
+    gt: np.ndarray
+    pred: np.ndarray
+    count: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.count)
+
+    @property
+    def num_pixels(self) -> int:
+        return int(self.count.sum())
+
+    def gt_areas(self) -> tuple[np.ndarray, np.ndarray]:
+        """(GT values, their pixel counts), void included."""
+        return _group_sum(self.gt, self.count)
+
+    def pred_areas(self) -> tuple[np.ndarray, np.ndarray]:
+        """(predicted values, their pixel counts), 'no segment' included."""
+        return _group_sum(self.pred, self.count)
+
+
+def _group_sum(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    return uniq, np.bincount(inverse, weights=counts, minlength=len(uniq)).astype(np.int64)
+
+
+def _dense_index(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(present values, index of each pixel into them), by a lookup table instead of a sort."""
+    present = np.flatnonzero(np.bincount(values, minlength=1))
+    lut = np.zeros(int(present[-1]) + 1, np.int64)
+    lut[present] = np.arange(len(present))
+    return present, lut[values]
+
+
+def pair_histogram(gt: np.ndarray, pred: np.ndarray) -> PairHistogram:
+    """Count every (GT value, predicted value) pair of co-located pixels in one frame."""
+    gt = np.asarray(gt)
+    pred = np.asarray(pred)
+    if gt.shape != pred.shape:
+        raise ValueError(f"GT map is {gt.shape} but prediction map is {pred.shape}")
+    g = gt.ravel().astype(np.int64, copy=False)
+    p = pred.ravel().astype(np.int64, copy=False)
+    if g.size == 0:
+        empty = np.zeros(0, np.int64)
+        return PairHistogram(empty, empty, empty)
+    lo = min(int(g.min()), int(p.min()))
+    hi = max(int(g.max()), int(p.max()))
+    if lo >= 0 and hi < _DENSE_LIMIT:
+        gvals, gidx = _dense_index(g)
+        pvals, pidx = _dense_index(p)
+        counts = np.bincount(gidx * len(pvals) + pidx, minlength=len(gvals) * len(pvals))
+        nz = np.flatnonzero(counts)
+        return PairHistogram(
+            gvals[nz // len(pvals)].astype(np.int64),
+            pvals[nz % len(pvals)].astype(np.int64),
+            counts[nz].astype(np.int64),
+        )
+    pairs, counts = np.unique(np.stack([g, p], axis=1), axis=0, return_counts=True)
+    return PairHistogram(pairs[:, 0].copy(), pairs[:, 1].copy(), counts.astype(np.int64))
+
+
+def sum_histograms(histograms: Sequence[PairHistogram]) -> PairHistogram:
+    """The histogram of several frames stacked together (a window or a whole video)."""
+    if len(histograms) == 1:
+        return histograms[0]
+    gt = np.concatenate([h.gt for h in histograms])
+    pred = np.concatenate([h.pred for h in histograms])
+    count = np.concatenate([h.count for h in histograms])
+    if len(count) == 0:
+        return PairHistogram(gt, pred, count)
+    keys = _pack(gt, pred)
+    if keys is None:
+        pairs, inverse = np.unique(np.stack([gt, pred], axis=1), axis=0, return_inverse=True)
+        total = np.bincount(inverse.ravel(), weights=count, minlength=len(pairs))
+        return PairHistogram(pairs[:, 0].copy(), pairs[:, 1].copy(), total.astype(np.int64))
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    total = np.bincount(inverse, weights=count, minlength=len(uniq)).astype(np.int64)
+    return PairHistogram(uniq >> 32, uniq & 0xFFFFFFFF, total)
+
+
+def _pack(gt: np.ndarray, pred: np.ndarray) -> np.ndarray | None:
+    """One sortable int64 key per pair (gt major), or None when the values do not fit 31 bits."""
+    if gt.min() < 0 or pred.min() < 0 or gt.max() >= 1 << 31 or pred.max() >= 1 << 31:
+        return None
+    return (gt << 32) | pred
+
+
+@dataclass
+class VideoStats:
+    """Everything the metrics need from one video, computed once per video (mergeable by id).
+
+    ``histograms[i]`` is the pair histogram of the i-th annotated frame (temporal order);
+    ``vc[n]`` holds one row ``(|A & B|, |A|)`` per clip of ``n`` consecutive annotated frames
+    (see ``vpsbench.metrics.consistency``).
+    """
+
+    video_id: str
+    stems: list[str]
+    histograms: list[PairHistogram]
+    vc: dict[int, np.ndarray]

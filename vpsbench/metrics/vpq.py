@@ -1,0 +1,126 @@
+"""Video panoptic quality, as the official Cityscapes-VPS evaluator computes it (after 72d59ab).
+
+For each window size n and each video, every run of n consecutive annotated frames is one
+window; tubes are the window's segments stacked over time, matched with ``match_segments``.
+Counts are summed per class over all windows of all videos, PQ is averaged over classes with
+TP+FP+FN > 0 (All / Things / Stuff separately), and the final VPQ is the mean over window sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from vpsbench.format.schema import Protocol
+from vpsbench.metrics.core import LabelSpace, PairHistogram, VideoStats, sum_histograms
+from vpsbench.metrics.pq import (
+    GROUPS,
+    ClassCounts,
+    group_averages,
+    match_segments,
+    per_class_rows,
+)
+
+
+def windows(histograms: Sequence[PairHistogram], size: int) -> Iterable[PairHistogram]:
+    """The summed histogram of every run of ``size`` consecutive frames (none if too short)."""
+    for start in range(len(histograms) - size + 1):
+        yield sum_histograms(histograms[start : start + size])
+
+
+def video_window_counts(
+    histograms: Sequence[PairHistogram], space: LabelSpace, size: int, min_tube_area: int = 0
+) -> ClassCounts:
+    """Per-class counts of all windows of one size in one video."""
+    counts = ClassCounts.zeros(len(space.category_ids))
+    for window in windows(histograms, size):
+        counts += match_segments(window, space, min_tube_area)
+    return counts
+
+
+class VPQ:
+    """VPQ per window size and averaged over sizes; options default to a file's protocol."""
+
+    name = "vpq"
+
+    def __init__(
+        self,
+        space: LabelSpace,
+        window_sizes: Sequence[int] = (1, 2, 3, 4),
+        k_labels: Sequence[int] = (0, 5, 10, 15),
+        min_tube_area: int = 0,
+        excluded_category_ids: Iterable[int] = (),
+    ) -> None:
+        if len(window_sizes) != len(k_labels) or not window_sizes:
+            raise ValueError("need one k label per window size, and at least one window size")
+        if min(window_sizes) < 1:
+            raise ValueError(f"window sizes must be >= 1, got {list(window_sizes)}")
+        self.space = space
+        self.window_sizes = tuple(int(n) for n in window_sizes)
+        self.k_labels = tuple(int(k) for k in k_labels)
+        self.min_tube_area = int(min_tube_area)
+        self.excluded = tuple(excluded_category_ids)
+        self.videos: dict[str, dict[int, ClassCounts]] = {}
+
+    @classmethod
+    def from_protocol(cls, space: LabelSpace, protocol: Protocol) -> VPQ:
+        """The official setting of a dataset, as its GT file records it."""
+        return cls(
+            space,
+            protocol.vpq_window_sizes,
+            protocol.vpq_k,
+            protocol.min_tube_area,
+            protocol.excluded_category_ids,
+        )
+
+    def update(self, video: VideoStats) -> None:
+        """Add every window of every size of one video."""
+        if video.video_id in self.videos:
+            raise ValueError(f"video {video.video_id!r} was already added")
+        self.videos[video.video_id] = {
+            k: video_window_counts(video.histograms, self.space, n, self.min_tube_area)
+            for n, k in zip(self.window_sizes, self.k_labels, strict=True)
+        }
+
+    def merge(self, other: VPQ) -> None:
+        """Add the videos of another instance (disjoint video ids, same settings)."""
+        duplicate = set(self.videos) & set(other.videos)
+        if duplicate:
+            raise ValueError(f"videos present in both: {sorted(duplicate)[:5]}")
+        self.videos.update(other.videos)
+
+    def totals(self) -> dict[int, ClassCounts]:
+        """Per-class counts per k, summed over videos in the order they were added."""
+        total = {k: ClassCounts.zeros(len(self.space.category_ids)) for k in self.k_labels}
+        for per_k in self.videos.values():
+            for k, counts in per_k.items():
+                total[k] += counts
+        return total
+
+    def _summary(self, per_k: dict[int, ClassCounts]) -> dict:
+        by_k = {k: group_averages(c, self.space, self.excluded) for k, c in per_k.items()}
+        out: dict = {"k": {str(k): {g: by_k[k][g]["pq"] for g in GROUPS} for k in by_k}}
+        for g in GROUPS:
+            values = [by_k[k][g]["pq"] for k in self.k_labels]
+            out[g] = None if any(v is None for v in values) else sum(values) / len(values)
+        out["groups"] = {str(k): by_k[k] for k in by_k}
+        return out
+
+    def result(self) -> dict:
+        """{"k": {k: {all, things, stuff}}, "all", "things", "stuff"} in percent."""
+        out = self._summary(self.totals())
+        out["window_sizes"] = list(self.window_sizes)
+        out["k_labels"] = list(self.k_labels)
+        return out
+
+    def per_class(self) -> list[dict]:
+        rows = []
+        for k, counts in self.totals().items():
+            rows.extend(per_class_rows(counts, self.space, k=k))
+        return rows
+
+    def per_video(self) -> list[dict]:
+        rows = []
+        for video_id, per_k in self.videos.items():
+            summary = self._summary(per_k)
+            rows.append({"video_id": video_id, **{g: summary[g] for g in GROUPS}})
+        return rows
