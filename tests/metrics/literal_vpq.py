@@ -54,9 +54,7 @@ def window_counts(gt_stack, pred_stack, categories, things, divisor, void, min_a
             continue
         if gt_segs[gid]["area"] < min_area:
             continue
-        union = (
-            pred_segs[pid]["area"] + gt_segs[gid]["area"] - count - inter.get((void, pid), 0)
-        )
+        union = pred_segs[pid]["area"] + gt_segs[gid]["area"] - count - inter.get((void, pid), 0)
         iou = count / union
         assert iou <= 1.0
         if iou > 0.5:

@@ -195,9 +195,7 @@ def random_videos(draw):
 
 def random_palette(rng, crowd: bool) -> np.ndarray:
     stuff = [c * 1000 for c in rng.choice([0, 1, 2], rng.integers(1, 3), replace=False)]
-    things = [
-        c * 1000 + i for c in rng.choice(sorted(THINGS), 2) for i in rng.integers(1, 4, 2)
-    ]
+    things = [c * 1000 + i for c in rng.choice(sorted(THINGS), 2) for i in rng.integers(1, 4, 2)]
     extra = [VOID, 11_000] if crowd else [VOID]
     return np.array(stuff + things + extra[: rng.integers(0, len(extra) + 1)], np.int64)
 

@@ -8,9 +8,9 @@ import traceback
 from collections.abc import Sequence
 
 from vpsbench import __version__
-from vpsbench.cli import check, data, demo
+from vpsbench.cli import check, data, demo, evaluate
 
-COMMAND_MODULES = (demo, data, check)
+COMMAND_MODULES = (demo, evaluate, data, check)
 
 DESCRIPTION = """\
 vpsbench: video panoptic segmentation benchmark toolkit.

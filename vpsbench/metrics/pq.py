@@ -58,9 +58,7 @@ def category_index(space: LabelSpace, values: np.ndarray) -> np.ndarray:
     return np.where(found, order[pos], -1)
 
 
-def match_segments(
-    hist: PairHistogram, space: LabelSpace, min_tube_area: int = 0
-) -> ClassCounts:
+def match_segments(hist: PairHistogram, space: LabelSpace, min_tube_area: int = 0) -> ClassCounts:
     """TP/FP/FN and IoU sums of one frame or window (its frames' histograms summed)."""
     counts = ClassCounts.zeros(len(space.category_ids))
     if len(hist) == 0:

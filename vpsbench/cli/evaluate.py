@@ -1,0 +1,106 @@
+"""``vpsbench eval``: score a prediction against a ground-truth file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vpsbench.cli.common import add_command
+
+EVAL_HELP = """
+Scores a prediction against a unified ground-truth file with the dataset's official protocol,
+read from the GT file (Cityscapes-VPS: windows of 1,2,3,4 annotated frames reported as
+k=0,5,10,15; VIPER: 1,5,10,15 frames, tubes < 1024 px skipped, class 11 excluded).
+
+PRED is a unified prediction file (.h5), or an official Cityscapes-VPS submission: a directory
+with pred.json + pan_pred/*.png, or submission.zip. Submission frames are paired by image_id /
+file_name where pred.json gives them, else by the official order (GT frames sorted by name).
+
+Metrics: vpq (official Cityscapes-VPS VPQ), pq (image PQ, panopticapi), stq (STQ/AQ/SQ as
+deeplab2), vc (video consistency VC_n), idsw (identity switches, MOTSA). Scores are percent.
+
+example:
+  vpsbench eval --gt synth_val.h5 --pred pred.h5
+  vpsbench eval --gt cityscapes_vps_val.h5 --pred submission.zip --json scores.json --report out/
+  vpsbench eval --gt viper_val.h5 --pred pred.h5 --metrics vpq,stq --workers 2
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the eval subcommand."""
+    p = add_command(subparsers, "eval", "score a prediction (VPQ, PQ, STQ, VC, IDSW)", EVAL_HELP)
+    p.add_argument("--gt", required=True, type=Path, help="ground-truth unified .h5 file")
+    p.add_argument("--pred", required=True, type=Path, help="prediction .h5, directory or zip")
+    p.add_argument("--metrics", default="vpq,pq,stq,vc,idsw", help="comma-separated (default: all)")
+    p.add_argument("--json", type=Path, help="write the summary JSON here")
+    p.add_argument("--report", type=Path, help="write JSON, Markdown, CSV and plots to this dir")
+    p.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    p.add_argument(
+        "--windows",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="override the VPQ window sizes (their k labels become (N-1)*5 unless --k is given)",
+    )
+    p.add_argument("--k", type=int, nargs="+", help="k labels of --windows")
+    p.add_argument("--min-tube-area", type=int, help="override the minimum GT tube area (px)")
+    p.add_argument("--exclude", type=int, nargs="*", help="override the excluded category ids")
+    p.add_argument(
+        "--vc-n", type=int, nargs="+", default=[8, 16], help="VC clip lengths (default: 8 16)"
+    )
+    p.add_argument(
+        "--vc-mode",
+        choices=("corrected", "vspw_official"),
+        default="corrected",
+        help="VC clip count: all C-n+1 clips, or the VSPW script's C-n (default: corrected)",
+    )
+    p.set_defaults(run=run_eval)
+
+
+def protocol_override(args: argparse.Namespace, gt_path: Path):
+    """The GT file's protocol with the command-line overrides applied (None if no override)."""
+    import dataclasses
+
+    from vpsbench.format import VPSFile
+
+    if args.windows is None and args.min_tube_area is None and args.exclude is None:
+        return None
+    with VPSFile(gt_path) as gt:
+        protocol = gt.protocol
+    changes = {}
+    if args.windows is not None:
+        ks = args.k if args.k is not None else [(n - 1) * 5 for n in args.windows]
+        if len(ks) != len(args.windows):
+            raise ValueError("--k needs one label per --windows size")
+        changes.update(vpq_window_sizes=tuple(args.windows), vpq_k=tuple(ks))
+    if args.min_tube_area is not None:
+        changes["min_tube_area"] = args.min_tube_area
+    if args.exclude is not None:
+        changes["excluded_category_ids"] = tuple(args.exclude)
+    return dataclasses.replace(protocol, **changes)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from vpsbench.evaluation import evaluate
+    from vpsbench.report import write_report
+
+    if args.workers < 1:
+        raise ValueError("--workers must be >= 1")
+    result = evaluate(
+        args.gt,
+        args.pred,
+        metrics=args.metrics,
+        protocol=protocol_override(args, args.gt),
+        workers=args.workers,
+        progress=args.progress,
+        vc_ns=tuple(args.vc_n),
+        vc_mode=args.vc_mode,
+    )
+    print(result.table())
+    if args.json:
+        result.to_json(args.json)
+        print(f"wrote {args.json}")
+    if args.report:
+        written = write_report(result, args.report)
+        print(f"wrote report to {args.report}/ ({len(written)} files)")
+    return 0

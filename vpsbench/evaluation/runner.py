@@ -1,0 +1,204 @@
+"""``evaluate``: score a prediction against a unified GT file with every requested metric.
+
+Data flows one way: each video is read once (in a worker process when ``workers > 1``) and
+reduced to a small ``VideoStats`` (one pair histogram per annotated frame, VC clip counts);
+the metrics are then fed the videos in GT order, so results do not depend on ``workers``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from vpsbench import __version__
+from vpsbench.format import VPSFile
+from vpsbench.format.schema import Protocol
+from vpsbench.metrics.core import LabelSpace, VideoStats, pair_histogram
+from vpsbench.metrics.pq import ImagePQ
+from vpsbench.metrics.vpq import VPQ
+
+from .predictions import EvaluationError, check_prediction_map, open_predictions
+
+ALL_METRICS = ("vpq", "pq", "stq", "vc", "idsw")
+DEFAULT_VC_NS = (8, 16)
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    """What a worker needs to reduce one video to its statistics."""
+
+    gt_path: Path
+    source: object
+    video_id: str
+    category_ids: tuple[int, ...]
+    vc_ns: tuple[int, ...]
+    vc_mode: str
+
+
+def parse_metrics(metrics: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Normalise a metric selection ("vpq,pq" or a list); unknown names are an error."""
+    if metrics is None:
+        return ALL_METRICS
+    names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
+    names = [n.strip().lower() for n in names if n.strip()]
+    unknown = sorted(set(names) - set(ALL_METRICS))
+    if unknown or not names:
+        raise EvaluationError(
+            f"unknown metrics {unknown}; choose from {', '.join(ALL_METRICS)}"
+            if unknown
+            else "no metric selected"
+        )
+    return tuple(n for n in ALL_METRICS if n in names)
+
+
+def check_prediction_values(
+    pred: np.ndarray, category_ids: np.ndarray, space: LabelSpace, where: str
+) -> None:
+    """Every predicted value must be void or belong to a known category."""
+    values = np.unique(pred)
+    bad = values[(values != space.void) & ~np.isin(space.category(values), category_ids)]
+    if len(bad):
+        raise EvaluationError(
+            f"{where}: predicted values {bad[:5].tolist()} have unknown categories "
+            f"(value // label_divisor must be one of {category_ids.tolist()})"
+        )
+
+
+def compute_video_stats(task: VideoTask) -> VideoStats:
+    """Read one GT video and its prediction once; return its per-frame statistics."""
+    with VPSFile(task.gt_path) as gt:
+        video = gt.video(task.video_id)
+        space = LabelSpace(
+            gt.info.label_divisor, gt.info.ignore_label, task.category_ids, frozenset()
+        )
+        stems = [video.stems[i] for i in video.annotated_indices]
+        cats = np.asarray(task.category_ids)
+        histograms, gt_sem, pred_sem = [], [], []
+        pred_maps = task.source.video_maps(task.video_id, stems)
+        for row, (stem, pred) in enumerate(zip(stems, pred_maps, strict=True)):
+            where = f"video {task.video_id}, frame {stem}"
+            gt_map = video.panoptic_row(row)
+            check_prediction_map(pred, gt_map.shape, where)
+            check_prediction_values(pred, cats, space, where)
+            histograms.append(pair_histogram(gt_map, pred))
+            if task.vc_ns:
+                gt_sem.append(space.category(gt_map).astype(np.uint16))
+                pred_sem.append(space.category(pred).astype(np.uint16))
+    vc = {}
+    if task.vc_ns:
+        from vpsbench.metrics.consistency import vc_clip_counts
+
+        vc = {n: vc_clip_counts(gt_sem, pred_sem, n, mode=task.vc_mode) for n in task.vc_ns}
+    return VideoStats(task.video_id, stems, histograms, vc)
+
+
+def iter_video_stats(tasks: list[VideoTask], workers: int, progress: bool) -> Iterator[VideoStats]:
+    """Video statistics in task order, computed in ``workers`` processes."""
+    bar = tqdm(total=len(tasks), desc="scoring videos", unit="video", disable=not progress)
+    with bar:
+        if workers <= 1 or len(tasks) <= 1:
+            for task in tasks:
+                yield compute_video_stats(task)
+                bar.update()
+            return
+        # forkserver: workers start clean, without the parent's open HDF5 handles.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            for stats in pool.map(compute_video_stats, tasks):
+                yield stats
+                bar.update()
+
+
+def build_metrics(
+    names: Sequence[str], space: LabelSpace, protocol: Protocol, vc_ns, vc_mode: str
+) -> dict:
+    """The metric objects of a run, configured from the protocol."""
+    excluded = protocol.excluded_category_ids
+
+    def stq():
+        from vpsbench.metrics.stq import STQ
+
+        return STQ(space)
+
+    def vc():
+        from vpsbench.metrics.consistency import VideoConsistency
+
+        return VideoConsistency(space, ns=tuple(vc_ns), mode=vc_mode)
+
+    def idsw():
+        from vpsbench.metrics.consistency import IdentitySwitches
+
+        return IdentitySwitches(space)
+
+    factories = {
+        "vpq": lambda: VPQ.from_protocol(space, protocol),
+        "pq": lambda: ImagePQ(space, excluded),
+        "stq": stq,
+        "vc": vc,
+        "idsw": idsw,
+    }
+    return {name: factories[name]() for name in names}
+
+
+def resolve_protocol(gt: VPSFile, override: Protocol | None) -> Protocol:
+    """The protocol to score with: the override, else the one the GT file records."""
+    protocol = override or gt.protocol
+    if protocol is None:
+        raise EvaluationError(f"{gt.path.name} has no /protocol; pass protocol= (CLI: --windows)")
+    return protocol
+
+
+def evaluate(
+    gt: str | Path,
+    pred: str | Path,
+    metrics: str | Sequence[str] | None = None,
+    protocol: Protocol | None = None,
+    workers: int = 1,
+    progress: bool = False,
+    vc_ns: Sequence[int] = DEFAULT_VC_NS,
+    vc_mode: str = "corrected",
+):
+    """Score ``pred`` (unified prediction file or official submission) against the GT file."""
+    from vpsbench.report.result import build_result
+
+    names = parse_metrics(metrics)
+    gt_path = Path(gt)
+    if not gt_path.is_file():
+        raise EvaluationError(f"{gt_path}: no such GT file")
+    with contextlib.ExitStack() as stack:
+        gt_file = stack.enter_context(VPSFile(gt_path))
+        if gt_file.info.is_prediction:
+            raise EvaluationError(f"{gt_path.name} is a prediction file; --gt needs ground truth")
+        proto = resolve_protocol(gt_file, protocol)
+        space = LabelSpace.from_categories(
+            gt_file.categories, gt_file.info.label_divisor, gt_file.info.ignore_label
+        )
+        source = stack.enter_context(open_predictions(pred, gt_file))
+        ns = tuple(vc_ns) if "vc" in names else ()
+        tasks = [
+            VideoTask(gt_path, source, vid, space.category_ids, ns, vc_mode)
+            for vid in gt_file.video_ids
+        ]
+        metric_objs = build_metrics(names, space, proto, vc_ns, vc_mode)
+        for stats in iter_video_stats(tasks, workers, progress):
+            for metric in metric_objs.values():
+                metric.update(stats)
+        inputs = {
+            "gt": str(gt_path),
+            **source.describe(),
+            "dataset": gt_file.info.dataset,
+            "split": gt_file.info.split,
+            "gt_content_id": gt_file.info.content_id,
+            "videos": len(tasks),
+            "frames": int(sum(len(v.annotated_indices) for v in gt_file)),
+            "vpsbench_version": __version__,
+        }
+        return build_result(metric_objs, gt_file.categories, proto, inputs)

@@ -1,0 +1,110 @@
+"""Text renderings of an evaluation summary: the console table and the Markdown report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from vpsbench.report.result import EvalResult
+
+GROUPS = ("all", "things", "stuff")
+
+
+def fmt(value, digits: int = 1) -> str:
+    """A percentage as the papers print it; '-' when undefined."""
+    if value is None or value != value:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def vpq_rows(vpq: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the VPQ-by-k table (All / Things / Stuff)."""
+    ks = list(vpq["k"])
+    header = ["VPQ", *[f"k={k}" for k in ks], "mean"]
+    rows = [[g, *[fmt(vpq["k"][k][g]) for k in ks], fmt(vpq[g])] for g in GROUPS]
+    return header, rows
+
+
+def scalar_rows(summary: dict) -> list[list[str]]:
+    """(metric, value) rows of every metric other than VPQ."""
+    rows = []
+    if "pq" in summary:
+        rows += [[f"PQ {g}", fmt(summary["pq"][g])] for g in GROUPS]
+    if "stq" in summary:
+        rows += [[key.upper(), fmt(summary["stq"].get(key))] for key in ("stq", "aq", "sq")]
+    for name in ("vc", "idsw"):
+        for key, value in summary.get(name, {}).items():
+            if not isinstance(value, (dict, list)):
+                rows.append([key.upper() if name == "vc" else key, fmt(value)])
+    return rows
+
+
+def plain_table(header: list[str], rows: list[list[str]]) -> str:
+    """Fixed-width columns for the terminal."""
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            str(c).rjust(w) if i else str(c).ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A GitHub-flavoured Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_console(summary: dict) -> str:
+    """The compact table printed by ``vpsbench eval``."""
+    parts = []
+    if "vpq" in summary:
+        parts.append(plain_table(*vpq_rows(summary["vpq"])))
+    others = scalar_rows(summary)
+    if others:
+        parts.append(plain_table(["metric", "value"], others))
+    return "\n\n".join(parts)
+
+
+def per_class_markdown(result: EvalResult) -> str:
+    """VPQ per class and k (percent), one row per category."""
+    table = result.per_class
+    if table.empty or "metric" not in table:
+        return ""
+    vpq = table[table["metric"] == "vpq"]
+    if vpq.empty:
+        return ""
+    wide = vpq.pivot(index="category_id", columns="k", values="pq")
+    names = vpq.drop_duplicates("category_id").set_index("category_id")["name"]
+    header = ["id", "class", *[f"k={int(k)}" for k in wide.columns]]
+    rows = [[int(cid), names[cid], *[fmt(v) for v in values]] for cid, values in wide.iterrows()]
+    return markdown_table(header, rows)
+
+
+def render_markdown(result: EvalResult) -> str:
+    """The Markdown report: inputs, VPQ by k, other metrics, per-class VPQ."""
+    s = result.summary
+    inputs = s.get("inputs", {})
+    parts = [f"# Evaluation of `{inputs.get('pred', 'prediction')}`", ""]
+    if inputs:
+        parts += [
+            f"Ground truth `{inputs.get('gt')}`: {inputs.get('dataset')}/{inputs.get('split')}, "
+            f"{inputs.get('videos')} videos, {inputs.get('frames')} annotated frames. "
+            f"vpsbench {inputs.get('vpsbench_version')}.",
+            "",
+        ]
+    if "vpq" in s:
+        parts += ["## VPQ", "", markdown_table(*vpq_rows(s["vpq"])), ""]
+    others = scalar_rows(s)
+    if others:
+        parts += ["## Other metrics", "", markdown_table(["metric", "value"], others), ""]
+    per_class = per_class_markdown(result)
+    if per_class:
+        parts += ["## VPQ per class", "", per_class, ""]
+    return "\n".join(parts)

@@ -1,0 +1,99 @@
+"""``EvalResult``: the scores of one evaluation, as a JSON summary and pandas tables."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from vpsbench.format.schema import Category, Protocol
+
+
+def json_safe(value):
+    """Replace NaN/inf by None recursively so the JSON is strict (no ``NaN`` tokens)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return json_safe(value.item())
+    return value
+
+
+@dataclass
+class EvalResult:
+    """Summary scores (percentages), per-class and per-video tables of one evaluation."""
+
+    summary: dict
+    per_class: pd.DataFrame = field(default_factory=pd.DataFrame)
+    per_video: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def to_dict(self) -> dict:
+        """The documented JSON schema (docs/METRICS.md): summary plus the per-class rows."""
+        data = dict(self.summary)
+        data["per_class"] = self.per_class.to_dict(orient="records")
+        data["per_video"] = self.per_video.to_dict(orient="records")
+        return json_safe(data)
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The result as JSON text, also written to ``path`` if given."""
+        text = json.dumps(self.to_dict(), indent=2)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
+
+    def table(self) -> str:
+        """The compact terminal table ``vpsbench eval`` prints."""
+        from vpsbench.report.markdown import render_console
+
+        return render_console(self.summary)
+
+    def to_markdown(self) -> str:
+        """A Markdown report: headline scores, VPQ per k, per-class table."""
+        from vpsbench.report.markdown import render_markdown
+
+        return render_markdown(self)
+
+
+def protocol_dict(protocol: Protocol) -> dict:
+    """The protocol a result was computed with, as JSON."""
+    return {
+        "vpq_window_sizes": list(protocol.vpq_window_sizes),
+        "vpq_k": list(protocol.vpq_k),
+        "vpq_window_unit": protocol.vpq_window_unit,
+        "min_tube_area": protocol.min_tube_area,
+        "excluded_category_ids": list(protocol.excluded_category_ids),
+    }
+
+
+def build_result(
+    metrics: dict, categories: list[Category], protocol: Protocol, inputs: dict
+) -> EvalResult:
+    """Collect the summaries and tables of finished metric objects into one ``EvalResult``."""
+    summary: dict = {name: metric.result() for name, metric in metrics.items()}
+    names = {c.id: (c.name, bool(c.isthing)) for c in categories}
+    class_rows = []
+    for name, metric in metrics.items():
+        for row in metric.per_class():
+            cat = row.get("category_id")
+            label, isthing = names.get(cat, (str(cat), None))
+            class_rows.append({"metric": name, "name": label, "isthing": isthing, **row})
+    per_video = None
+    for name, metric in metrics.items():
+        rows = metric.per_video()
+        if not rows:
+            continue
+        frame = pd.DataFrame(rows).set_index("video_id").add_prefix(f"{name}_")
+        per_video = frame if per_video is None else per_video.join(frame, how="outer")
+    summary["protocol"] = protocol_dict(protocol)
+    summary["inputs"] = inputs
+    return EvalResult(
+        summary=json_safe(summary),
+        per_class=pd.DataFrame(class_rows),
+        per_video=pd.DataFrame() if per_video is None else per_video.reset_index(),
+    )
