@@ -10,15 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import write_toy
-from PIL import Image
 
 import vpsbench
 from vpsbench.evaluation import EvaluationError
 from vpsbench.format import VPSFile, VPSWriter
 from vpsbench.format.schema import FileInfo, GroundTruthRef
-from vpsbench.io.submission import id_to_rgb
-
-VOID = 255_000
+from vpsbench.io.submission import write_submission as export_submission
 
 
 def write_prediction(
@@ -52,24 +49,8 @@ def shift_car(video_id: str, row: int, gt: np.ndarray) -> np.ndarray:
 
 def write_submission(gt_path: Path, pred_path: Path, root: Path, with_ids: bool = True) -> Path:
     """The official layout of a prediction file: pred.json + pan_pred/<stem>.png colour ids."""
-    (root / "pan_pred").mkdir(parents=True)
-    annotations = []
     with VPSFile(gt_path) as gt, VPSFile(pred_path) as pred:
-        frames = sorted((v.stems[i], v.video_id) for v in gt for i in v.annotated_indices)
-        for stem, video_id in frames:
-            pv = pred.video(video_id)
-            pan = pv.panoptic(pv.frame_index(stem))
-            ids = np.where(pan == VOID, 0, pan + 1)
-            Image.fromarray(id_to_rgb(ids)).save(root / "pan_pred" / f"{stem}.png")
-            segments = [
-                {"id": int(v) + 1, "category_id": int(v) // 1000}
-                for v in np.unique(pan)
-                if v != VOID
-            ]
-            entry = {"image_id": stem, "file_name": f"{stem}.png"} if with_ids else {}
-            annotations.append({**entry, "segments_info": segments})
-    (root / "pred.json").write_text(json.dumps({"annotations": annotations}))
-    return root
+        return export_submission(pred, gt, root, with_ids=with_ids)
 
 
 @pytest.fixture

@@ -117,3 +117,18 @@ def test_bad_pred_json(tmp_path, content, message):
     with pytest.raises(SubmissionError, match=message):
         with open_submission(tmp_path):
             pass
+
+
+def test_write_submission_official_colours_and_order(tmp_path, toy_reader):
+    from vpsbench.io.submission import write_submission
+
+    out = write_submission(toy_reader, toy_reader, tmp_path / "sub")
+    data = json.loads((out / "pred.json").read_text())
+    stems = [a["image_id"] for a in data["annotations"]]
+    assert stems == sorted(stems) == gt_stems(toy_reader)
+    road = next(s for s in data["annotations"][0]["segments_info"] if s["category_id"] == 0)
+    assert road["id"] == 128 + 256 * 64 + 65536 * 128  # the category colour, as the official GT
+    ids = rgb_to_id(np.asarray(Image.open(out / "pan_pred" / f"{stems[0]}.png")))
+    assert set(np.unique(ids).tolist()) == {
+        s["id"] for s in data["annotations"][0]["segments_info"]
+    } | {0}

@@ -213,3 +213,60 @@ def read_id_png(path: Path, height: int, width: int) -> np.ndarray:
     except (OSError, SyntaxError, ValueError) as err:
         raise SubmissionError(f"{path.name} cannot be decoded as PNG: {err}") from err
     return rgb_to_id(rgb)
+
+
+def segment_colour_ids(values: np.ndarray, categories: dict[int, tuple], divisor: int, void: int,
+                       thing_ids: dict[int, int], things: set[int]) -> dict[int, int]:  # fmt: skip
+    """Colour id of each panoptic value: the category colour for stuff, a new id per thing."""
+    ids = {}
+    stuff_ids = {rgb_to_id(np.array(c, np.uint8)).item() for c in categories.values()}
+    for value in (int(v) for v in values):
+        if value == void:
+            continue
+        category = value // divisor
+        if category not in things:
+            ids[value] = rgb_to_id(np.array(categories[category], np.uint8)).item()
+            continue
+        if value not in thing_ids:
+            candidate = len(thing_ids) + 1 + (1 << 23)
+            while candidate in stuff_ids:
+                candidate += 1 << 12
+            thing_ids[value] = candidate
+        ids[value] = thing_ids[value]
+    return ids
+
+
+def write_submission(
+    pred: VPSFile, gt: VPSFile, out_dir: str | Path, with_ids: bool = True
+) -> Path:
+    """Write a prediction file in the official layout: ``pred.json`` + ``pan_pred/<stem>.png``.
+
+    Annotations follow the GT frames sorted by name, the order the official scorer expects;
+    stuff segments use their category colour as id, thing ids are unique per video.
+    """
+    out = Path(out_dir)
+    (out / PNG_DIR).mkdir(parents=True, exist_ok=True)
+    colours = {c.id: c.color for c in gt.categories}
+    things = {c.id for c in gt.categories if c.isthing}
+    divisor, void = gt.info.label_divisor, gt.info.void_label
+    thing_ids: dict[str, dict[int, int]] = {}
+    annotations = []
+    for video_id, _, stem in gt_frames_in_official_order(gt):
+        video = pred.video(video_id)
+        pan = video.panoptic(video.frame_index(stem))
+        values, areas = np.unique(pan, return_counts=True)
+        ids = segment_colour_ids(
+            values, colours, divisor, void, thing_ids.setdefault(video_id, {}), things
+        )
+        colour_of = np.array([ids.get(int(v), 0) for v in values], np.uint32)
+        id_map = colour_of[np.searchsorted(values, pan)]
+        Image.fromarray(id_to_rgb(id_map)).save(out / PNG_DIR / f"{stem}.png", compress_level=1)
+        segments = [
+            {"id": ids[int(v)], "category_id": int(v) // divisor, "iscrowd": 0, "area": int(a)}
+            for v, a in zip(values, areas, strict=True)
+            if int(v) in ids
+        ]
+        named = {"image_id": stem, "file_name": f"{stem}.png"} if with_ids else {}
+        annotations.append({**named, "segments_info": segments})
+    (out / PRED_JSON).write_text(json.dumps({"annotations": annotations}))
+    return out
