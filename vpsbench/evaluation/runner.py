@@ -59,10 +59,10 @@ def parse_metrics(metrics: str | Sequence[str] | None) -> tuple[str, ...]:
 
 
 def check_prediction_values(
-    pred: np.ndarray, category_ids: np.ndarray, space: LabelSpace, where: str
+    values: np.ndarray, category_ids: np.ndarray, space: LabelSpace, where: str
 ) -> None:
-    """Every predicted value must be void or belong to a known category."""
-    values = np.unique(pred)
+    """Each predicted value (e.g. of the pair histogram) is void or of a known category."""
+    values = np.unique(values)
     bad = values[(values != space.void) & ~np.isin(space.category(values), category_ids)]
     if len(bad):
         raise EvaluationError(
@@ -86,8 +86,8 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
             where = f"video {task.video_id}, frame {stem}"
             gt_map = video.panoptic_row(row)
             check_prediction_map(pred, gt_map.shape, where)
-            check_prediction_values(pred, cats, space, where)
             histograms.append(pair_histogram(gt_map, pred))
+            check_prediction_values(histograms[-1].pred, cats, space, where)
             if task.vc_ns:
                 gt_sem.append(space.category(gt_map).astype(np.uint16))
                 pred_sem.append(space.category(pred).astype(np.uint16))

@@ -226,6 +226,11 @@ def segment_colour_ids(values: np.ndarray, categories: dict[int, tuple], divisor
         category = value // divisor
         if category not in things:
             ids[value] = rgb_to_id(np.array(categories[category], np.uint8)).item()
+            if ids[value] == 0:
+                raise ValueError(
+                    f"stuff category {category} has colour (0, 0, 0), which is void (id 0) in "
+                    "official id PNGs; give it another colour in the category table"
+                )
             continue
         if value not in thing_ids:
             candidate = len(thing_ids) + 1 + (1 << 23)
