@@ -79,6 +79,7 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
             gt.info.label_divisor, gt.info.ignore_label, task.category_ids, frozenset()
         )
         stems = [video.stems[i] for i in video.annotated_indices]
+        ignore = gt.info.ignore_label
         cats = np.asarray(task.category_ids)
         histograms, gt_sem, pred_sem = [], [], []
         pred_maps = task.source.video_maps(task.video_id, stems)
@@ -95,7 +96,10 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
     if task.vc_ns:
         from vpsbench.metrics.consistency import vc_clip_counts
 
-        vc = {n: vc_clip_counts(gt_sem, pred_sem, n, mode=task.vc_mode) for n in task.vc_ns}
+        vc = {
+            n: vc_clip_counts(gt_sem, pred_sem, n, mode=task.vc_mode, ignore_label=ignore)
+            for n in task.vc_ns
+        }
     return VideoStats(task.video_id, stems, histograms, vc)
 
 

@@ -34,10 +34,18 @@ def scalar_rows(summary: dict) -> list[list[str]]:
         rows += [[f"PQ {g}", fmt(summary["pq"][g])] for g in GROUPS]
     if "stq" in summary:
         rows += [[key.upper(), fmt(summary["stq"].get(key))] for key in ("stq", "aq", "sq")]
-    for name in ("vc", "idsw"):
-        for key, value in summary.get(name, {}).items():
-            if not isinstance(value, (dict, list)):
-                rows.append([key.upper() if name == "vc" else key, fmt(value)])
+    for key, value in summary.get("vc", {}).items():
+        if key.startswith("vc_"):
+            rows.append([key.upper(), fmt(value)])
+    idsw = summary.get("idsw", {})
+    for key, label in (
+        ("motsa", "MOTSA"),
+        ("smotsa", "sMOTSA"),
+        ("idsw", "IDSW"),
+        ("frag", "Frag"),
+    ):
+        if key in idsw:
+            rows.append([label, fmt(idsw[key])])
     return rows
 
 

@@ -1,0 +1,96 @@
+"""VIPER as VPSNet uses it: 23 evaluated classes (13 stuff, 10 things), raw-class mapping, protocol.
+
+Facts from datasets.md 2.2 (the raw ``classes.csv``) and 3.1 (the VPS id order: stuff first,
+then things, each in trainid order; id 11 mobilebarrier is excluded from the averages).
+"""
+
+from __future__ import annotations
+
+import json
+
+from vpsbench.format.schema import VIPER_PROTOCOL, Category
+
+DATASET_NAME = "viper"
+PROTOCOL = VIPER_PROTOCOL
+VOID = 255
+
+# Raw VIPER classes.csv: id -> (name, colour, class_eval, instance_eval). Van and train share a
+# colour in the official file, so raw labels must be decoded by palette index, never by colour.
+RAW_CLASSES: dict[int, tuple[str, tuple[int, int, int], bool, bool]] = {
+    0: ("unlabeled", (0, 0, 0), False, False),
+    1: ("ambiguous", (111, 74, 0), False, False),
+    2: ("sky", (70, 130, 180), True, False),
+    3: ("road", (128, 64, 128), True, False),
+    4: ("sidewalk", (244, 35, 232), True, False),
+    5: ("railtrack", (230, 150, 140), False, False),
+    6: ("terrain", (152, 251, 152), True, False),
+    7: ("tree", (87, 182, 35), True, False),
+    8: ("vegetation", (35, 142, 35), True, False),
+    9: ("building", (70, 70, 70), True, False),
+    10: ("infrastructure", (153, 153, 153), True, False),
+    11: ("fence", (190, 153, 153), True, False),
+    12: ("billboard", (150, 20, 20), True, False),
+    13: ("trafficlight", (250, 170, 30), True, True),
+    14: ("trafficsign", (220, 220, 0), True, False),
+    15: ("mobilebarrier", (180, 180, 100), True, False),
+    16: ("firehydrant", (173, 153, 153), True, True),
+    17: ("chair", (168, 153, 153), True, True),
+    18: ("trash", (81, 0, 21), True, False),
+    19: ("trashcan", (81, 0, 81), True, True),
+    20: ("person", (220, 20, 60), True, True),
+    21: ("animal", (255, 0, 0), False, False),
+    22: ("bicycle", (119, 11, 32), False, False),
+    23: ("motorcycle", (0, 0, 230), True, True),
+    24: ("car", (0, 0, 142), True, True),
+    25: ("van", (0, 80, 100), True, True),
+    26: ("bus", (0, 60, 100), True, True),
+    27: ("truck", (0, 0, 70), True, True),
+    28: ("trailer", (0, 0, 90), False, False),
+    29: ("train", (0, 80, 100), False, False),
+    30: ("plane", (0, 100, 100), False, False),
+    31: ("boat", (50, 0, 90), False, False),
+}
+
+
+def _vps_order() -> list[int]:
+    """Raw ids of the evaluated classes in VPS id order: stuff first, then things."""
+    evaluated = [raw for raw, (_, _, ev, _) in RAW_CLASSES.items() if ev]
+    stuff = [raw for raw in evaluated if not RAW_CLASSES[raw][3]]
+    things = [raw for raw in evaluated if RAW_CLASSES[raw][3]]
+    return stuff + things
+
+
+CATEGORIES: list[Category] = [
+    Category(
+        id=vps_id,
+        name=RAW_CLASSES[raw][0],
+        isthing=RAW_CLASSES[raw][3],
+        color=RAW_CLASSES[raw][1],
+        source_id=raw,
+        supercategory="thing" if RAW_CLASSES[raw][3] else "stuff",
+    )
+    for vps_id, raw in enumerate(_vps_order())
+]
+
+RAW_TO_VPS: dict[int, int] = {c.source_id: c.id for c in CATEGORIES}
+
+
+def raw_to_vps_table() -> list[int]:
+    """A 256-entry lookup table: raw VIPER class id -> VPS id, 255 (void) if not evaluated."""
+    return [RAW_TO_VPS.get(raw, VOID) for raw in range(256)]
+
+
+def category_json() -> str:
+    """The category table as JSON (id, name, isthing, color, raw VIPER id), for the file."""
+    return json.dumps(
+        [
+            {
+                "id": c.id,
+                "name": c.name,
+                "isthing": int(c.isthing),
+                "color": list(c.color),
+                "viper_id": c.source_id,
+            }
+            for c in CATEGORIES
+        ]
+    )

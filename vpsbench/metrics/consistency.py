@@ -1,0 +1,330 @@
+"""Temporal consistency: VSPW video consistency VC_n and CLEAR-MOT identity switches on masks.
+
+VC_n (metrics.md 4.1) needs semantic maps of n consecutive frames, so the runner reduces each
+video to one ``(|A ∩ B|, |A|)`` row per clip with ``vc_clip_counts`` while it streams the frames;
+``VideoConsistency`` only pools those rows. ``IdentitySwitches`` (metrics.md 4.2) needs nothing
+but the per-frame pair histograms: masks do not overlap, so a frame's matching is decided by the
+(GT, prediction) intersection counts alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vpsbench.metrics.core import LabelSpace, PairHistogram, VideoStats
+from vpsbench.metrics.pq import category_index
+
+VC_MODES = ("corrected", "vspw_official")
+
+
+def vc_clip_counts(
+    gt_semantic_frames: Iterable[np.ndarray],
+    pred_semantic_frames: Iterable[np.ndarray],
+    n: int,
+    mode: str = "corrected",
+    ignore_label: int = 255,
+) -> np.ndarray:
+    """(clips, 2) int64 rows ``(|A ∩ B|, |A|)``, one per clip of ``n`` consecutive frames.
+
+    A = pixels whose GT label is the same in all n frames of the clip, B = the same for the
+    prediction (which need not equal the GT). The frames are streamed once: per pixel, a
+    run-length counter holds how many frames in a row ended at the current one with the same
+    label, so a clip ending at frame t has A = {gt run ≥ n} and memory is O(one frame).
+
+    ``mode="corrected"``: all C−n+1 clips of a C-frame video, and pixels that are GT void
+    (``ignore_label``) in the clip are not in A: void is not a label whose stability can be
+    judged. ``mode="vspw_official"``: VSPW's ``VC_perclip.py`` (clip starts i = 0..C−n−1, so
+    C−n clips and none when C ≤ n) on raw labels, so a stable void pixel is in A.
+    """
+    if mode not in VC_MODES:
+        raise ValueError(f"unknown VC mode {mode!r}; choose from {', '.join(VC_MODES)}")
+    if n < 1:
+        raise ValueError(f"clip length must be >= 1, got {n}")
+    rows: list[tuple[int, int]] = []
+    prev_gt = prev_pred = run_gt = run_pred = None
+    frames = zip(gt_semantic_frames, pred_semantic_frames, strict=True)
+    for t, (gt_frame, pred_frame) in enumerate(frames):
+        gt, pred = np.asarray(gt_frame), np.asarray(pred_frame)
+        if gt.shape != pred.shape:
+            raise ValueError(f"GT frame is {gt.shape} but prediction frame is {pred.shape}")
+        if prev_gt is None:
+            run_gt = np.ones(gt.shape, np.int32)
+            run_pred = np.ones(gt.shape, np.int32)
+        else:
+            if gt.shape != prev_gt.shape:
+                raise ValueError(f"frame shape changed from {prev_gt.shape} to {gt.shape}")
+            # Capped at n so the counters never overflow, however long the video.
+            run_gt = np.where(gt == prev_gt, np.minimum(run_gt + 1, n), 1)
+            run_pred = np.where(pred == prev_pred, np.minimum(run_pred + 1, n), 1)
+        prev_gt, prev_pred = gt, pred
+        if t >= n - 1:  # frame t ends the clip that starts at t - n + 1
+            stable_gt = run_gt >= n
+            if mode == "corrected":
+                stable_gt &= gt != ignore_label
+            both = np.count_nonzero(stable_gt & (run_pred >= n))
+            rows.append((int(both), int(np.count_nonzero(stable_gt))))
+    if mode == "vspw_official":
+        rows = rows[:-1]  # the official loop stops one clip early (starts 0..C-n-1)
+    return np.asarray(rows, np.int64).reshape(-1, 2)
+
+
+class VideoConsistency:
+    """VSPW mVC_n: mean of |A ∩ B| / |A| over all clips pooled across videos (clip-weighted)."""
+
+    name = "vc"
+
+    def __init__(
+        self, space: LabelSpace, ns: Sequence[int] = (8, 16), mode: str = "corrected"
+    ) -> None:
+        if mode not in VC_MODES:
+            raise ValueError(f"unknown VC mode {mode!r}; choose from {', '.join(VC_MODES)}")
+        if not ns or min(ns) < 1:
+            raise ValueError(f"clip lengths must be >= 1, got {list(ns)}")
+        self.space = space
+        self.ns = tuple(int(n) for n in ns)
+        # The clip rows were already counted in this mode (vc_clip_counts); kept for the record.
+        self.mode = mode
+        self.videos: dict[str, dict[int, np.ndarray]] = {}
+
+    def update(self, video: VideoStats) -> None:
+        """Add one video's clip rows ``video.vc[n]`` for every n."""
+        if video.video_id in self.videos:
+            raise ValueError(f"video {video.video_id!r} was already added")
+        missing = [n for n in self.ns if n not in video.vc]
+        if missing:
+            raise ValueError(f"video {video.video_id!r} has no VC clip counts for n={missing}")
+        self.videos[video.video_id] = {
+            n: np.asarray(video.vc[n], np.int64).reshape(-1, 2) for n in self.ns
+        }
+
+    def merge(self, other: VideoConsistency) -> None:
+        """Add the videos of another instance (disjoint video ids, same n and mode)."""
+        if (other.ns, other.mode) != (self.ns, self.mode):
+            raise ValueError("cannot merge VC metrics with different clip lengths or modes")
+        duplicate = set(self.videos) & set(other.videos)
+        if duplicate:
+            raise ValueError(f"videos present in both: {sorted(duplicate)[:5]}")
+        self.videos.update(other.videos)
+
+    @staticmethod
+    def pooled(rows: np.ndarray) -> tuple[float | None, int]:
+        """(percent mean of |A ∩ B| / |A| over clips with |A| > 0, number of such clips)."""
+        # Clips with |A| = 0 are NaN in the official code and skipped by its nanmean.
+        valid = rows[:, 1] > 0
+        if not valid.any():
+            return None, 0
+        ratios = rows[valid, 0] / rows[valid, 1]
+        return 100.0 * float(ratios.mean()), int(valid.sum())
+
+    def _scores(self, per_n: dict[int, list[np.ndarray]]) -> dict:
+        out: dict = {}
+        for n in self.ns:
+            rows = np.concatenate(per_n[n]) if per_n[n] else np.zeros((0, 2), np.int64)
+            out[f"vc_{n}"], out[f"clips_{n}"] = self.pooled(rows)
+        return out
+
+    def result(self) -> dict:
+        """{"vc_<n>": percent or None, "clips_<n>": clips averaged} and the settings used."""
+        out = self._scores({n: [v[n] for v in self.videos.values()] for n in self.ns})
+        out["settings"] = {"ns": list(self.ns), "mode": self.mode}
+        return out
+
+    def per_class(self) -> list[dict]:
+        """VC is not defined per class."""
+        return []
+
+    def per_video(self) -> list[dict]:
+        """VC_n and clip count of each video alone."""
+        return [
+            {"video_id": video_id, **self._scores({n: [rows[n]] for n in self.ns})}
+            for video_id, rows in self.videos.items()
+        ]
+
+
+COUNT_KEYS = ("tp", "fp", "fn", "idsw", "frag", "gt_tracks")
+
+
+@dataclass
+class TrackCounts:
+    """CLEAR-MOT accumulators per category (indexed like ``LabelSpace.category_ids``)."""
+
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+    idsw: np.ndarray
+    frag: np.ndarray
+    gt_tracks: np.ndarray
+    iou: np.ndarray
+
+    @classmethod
+    def zeros(cls, num_categories: int) -> TrackCounts:
+        ints = [np.zeros(num_categories, np.int64) for _ in COUNT_KEYS]
+        return cls(*ints, np.zeros(num_categories, np.float64))
+
+    def __iadd__(self, other: TrackCounts) -> TrackCounts:
+        for key in (*COUNT_KEYS, "iou"):
+            getattr(self, key).__iadd__(getattr(other, key))
+        return self
+
+    def scores(self, index: int | slice = slice(None)) -> dict:
+        """Counts (int) and MOTSA, sMOTSA, MOTSP (percent; None when undefined) of a class/all."""
+        counts = {key: int(getattr(self, key)[index].sum()) for key in COUNT_KEYS}
+        iou = float(self.iou[index].sum())
+        tp, fp, idsw = counts["tp"], counts["fp"], counts["idsw"]
+        gt = tp + counts["fn"]
+        return {
+            "motsa": 100.0 * (tp - fp - idsw) / gt if gt else None,
+            "smotsa": 100.0 * (iou - fp - idsw) / gt if gt else None,
+            "motsp": 100.0 * iou / tp if tp else None,
+            **counts,
+            "iou_sum": iou,
+        }
+
+
+@dataclass
+class FrameMatch:
+    """One frame's matching: GT tracks present, matched predicted value (-1 if none), IoU."""
+
+    gt: np.ndarray
+    pred: np.ndarray
+    iou: np.ndarray
+    false_positives: np.ndarray
+
+
+def match_frame(hist: PairHistogram, space: LabelSpace) -> FrameMatch:
+    """Match non-crowd GT thing segments to same-category predictions with IoU > 0.5.
+
+    IoU(g, p) = I(g, p) / (|g| + |p| − I(g, p) − I(void, p)) with whole-frame areas (the
+    VPQ/panopticapi void rule); above 0.5 each g and each p has at most one partner. False
+    positives are the unmatched predicted thing segments with at most half of their pixels on
+    GT void or on GT crowd of their own category.
+    """
+    void, div = space.void, space.label_divisor
+    gt_vals, gt_area = hist.gt_areas()
+    pred_vals, pred_area = hist.pred_areas()
+    g_row = np.searchsorted(gt_vals, hist.gt)
+    p_row = np.searchsorted(pred_vals, hist.pred)
+    on_void = hist.gt == void
+    void_overlap = np.bincount(p_row[on_void], hist.count[on_void], len(pred_vals))
+    tracked = space.is_thing(gt_vals) & (gt_vals % div != 0) & (gt_vals != void)
+
+    candidate = (
+        tracked[g_row]
+        & (hist.pred != void)
+        & (space.category(hist.gt) == space.category(hist.pred))
+    )
+    inter = hist.count[candidate]
+    union = gt_area[g_row[candidate]] + pred_area[p_row[candidate]] - inter
+    iou = inter / (union - void_overlap[p_row[candidate]])
+    hit = iou > 0.5
+    g_hit, p_hit = g_row[candidate][hit], p_row[candidate][hit]
+
+    matched_pred = np.full(len(gt_vals), -1, np.int64)
+    matched_pred[g_hit] = pred_vals[p_hit]
+    match_iou = np.zeros(len(gt_vals), np.float64)
+    match_iou[g_hit] = iou[hit]
+
+    pred_matched = np.zeros(len(pred_vals), bool)
+    pred_matched[p_hit] = True
+    own_crowd = space.is_crowd(hist.gt) & (hist.gt == space.category(hist.pred) * div)
+    crowd_overlap = np.bincount(p_row[own_crowd], hist.count[own_crowd], len(pred_vals))
+    ignored = (void_overlap + crowd_overlap) / np.maximum(pred_area, 1) > 0.5
+    pred_thing = space.is_thing(pred_vals) & (pred_vals != void)
+    false_pos = pred_thing & ~pred_matched & ~ignored
+    return FrameMatch(
+        gt_vals[tracked], matched_pred[tracked], match_iou[tracked], pred_vals[false_pos]
+    )
+
+
+def video_track_counts(histograms: Sequence[PairHistogram], space: LabelSpace) -> TrackCounts:
+    """CLEAR-MOT counts of one video, per category, from its frames in temporal order."""
+    counts = TrackCounts.zeros(len(space.category_ids))
+    matches = [match_frame(hist, space) for hist in histograms]
+    fp_values = np.concatenate([m.false_positives for m in matches] or [np.zeros(0, np.int64)])
+    np.add.at(counts.fp, category_index(space, fp_values), 1)
+    if not matches or not any(len(m.gt) for m in matches):
+        return counts
+    frame = np.concatenate([np.full(len(m.gt), t) for t, m in enumerate(matches)])
+    gt = np.concatenate([m.gt for m in matches])
+    pred = np.concatenate([m.pred for m in matches])
+    iou = np.concatenate([m.iou for m in matches])
+
+    # One event per (GT track, frame where it is present), sorted by track, then time.
+    order = np.lexsort((frame, gt))
+    gt, pred, iou = gt[order], pred[order], iou[order]
+    position = np.arange(len(gt))
+    matched = pred >= 0
+    new_track = np.ones(len(gt), bool)
+    new_track[1:] = gt[1:] != gt[:-1]
+    track_start = np.maximum.accumulate(np.where(new_track, position, 0))
+    # The event of the same track's last match strictly before each event (-1 or other track).
+    last_match = np.maximum.accumulate(np.where(matched, position, -1))
+    previous = np.concatenate([[-1], last_match[:-1]])
+    resumed = matched & (previous >= track_start)
+    # A switch compares with the last match however long ago; a fragmentation needs a present
+    # but unmatched frame since then, i.e. an event between the two matches.
+    switch = resumed & (pred[np.maximum(previous, 0)] != pred)
+    fragment = resumed & (position - previous > 1)
+
+    rows = category_index(space, gt)
+    np.add.at(counts.tp, rows[matched], 1)
+    np.add.at(counts.fn, rows[~matched], 1)
+    np.add.at(counts.iou, rows[matched], iou[matched])
+    np.add.at(counts.idsw, rows[switch], 1)
+    np.add.at(counts.frag, rows[fragment], 1)
+    np.add.at(counts.gt_tracks, rows[new_track], 1)
+    return counts
+
+
+class IdentitySwitches:
+    """CLEAR-MOT on masks (MOTS): TP, FP, FN, ID switches, fragmentations, MOTSA, sMOTSA, MOTSP."""
+
+    name = "idsw"
+
+    def __init__(self, space: LabelSpace) -> None:
+        # Matched segments are things, so every count lands on a known category row.
+        unknown = sorted(space.thing_ids - set(space.category_ids))
+        if unknown:
+            raise ValueError(f"thing ids {unknown} are not in the category table")
+        self.space = space
+        self.videos: dict[str, TrackCounts] = {}
+
+    def update(self, video: VideoStats) -> None:
+        """Add one video's per-class counts."""
+        if video.video_id in self.videos:
+            raise ValueError(f"video {video.video_id!r} was already added")
+        self.videos[video.video_id] = video_track_counts(video.histograms, self.space)
+
+    def merge(self, other: IdentitySwitches) -> None:
+        """Add the videos of another instance (disjoint video ids)."""
+        duplicate = set(self.videos) & set(other.videos)
+        if duplicate:
+            raise ValueError(f"videos present in both: {sorted(duplicate)[:5]}")
+        self.videos.update(other.videos)
+
+    def totals(self) -> TrackCounts:
+        """Per-class counts summed over videos."""
+        total = TrackCounts.zeros(len(self.space.category_ids))
+        for counts in self.videos.values():
+            total += counts
+        return total
+
+    def result(self) -> dict:
+        """Counts and scores summed over all thing classes and videos."""
+        return self.totals().scores()
+
+    def per_class(self) -> list[dict]:
+        """One row per thing category."""
+        total = self.totals()
+        return [
+            {"category_id": int(cat), **total.scores(i)}
+            for i, cat in enumerate(self.space.category_ids)
+            if cat in self.space.thing_ids
+        ]
+
+    def per_video(self) -> list[dict]:
+        """Counts and scores of each video."""
+        return [{"video_id": vid, **counts.scores()} for vid, counts in self.videos.items()]
