@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
-from vpsbench.cli.check import file_summary, format_summary, validate_paths
 from vpsbench.cli.common import add_command
 
 DEMO_HELP = """
 Runs the toolkit end to end on the embedded synthetic benchmark, with nothing to download:
-  1. generates a synthetic ground-truth split (Cityscapes-VPS categories and protocol),
-  2. makes predictions of it at several quality levels (synth-predict),
-  3. validates every file and each GT/prediction pair,
-  4. summarises the files.
-Files are kept in --out so you can run the other commands on them afterwards.
+  1. builds the synthetic ground truth (Cityscapes-VPS categories and protocol), or reuses it
+     from the cache ($VPSBENCH_CACHE, else $XDG_CACHE_HOME/vpsbench or ~/.cache/vpsbench),
+  2. makes predictions of it at three quality levels (synth-predict),
+  3. validates and scores each one (VPQ, PQ, STQ, VC, identity switches),
+  4. prints a leaderboard table and writes a report (JSON, Markdown, CSV, plots) per
+     prediction under --out.
 
 example:
   vpsbench demo
@@ -31,45 +32,75 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         default=Path("vpsbench-demo"),
-        help="directory for the demo files (default: ./vpsbench-demo, overwritten)",
+        help="directory for the reports (default: ./vpsbench-demo)",
     )
     p.add_argument("--videos", type=int, default=4, help="videos to generate (default: 4)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--no-cache", action="store_true", help="regenerate instead of reusing")
     p.set_defaults(run=run_demo)
 
 
+def cache_dir() -> Path:
+    """Where generated benchmark files are kept between runs."""
+    if os.environ.get("VPSBENCH_CACHE"):
+        return Path(os.environ["VPSBENCH_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "vpsbench"
+
+
+def leaderboard_table(rows: list[tuple[str, dict]]) -> str:
+    """One line per prediction: VPQ per k and mean, PQ, STQ, identity switches."""
+    from vpsbench.report.markdown import fmt, plain_table
+
+    header = ["prediction", "VPQ k=0", "k=5", "k=10", "k=15", "VPQ", "Th", "St", "PQ", "STQ"]
+    header.append("IDSW")
+    body = []
+    for name, s in rows:
+        vpq = s["vpq"]
+        ks = [fmt(vpq["k"][k]["all"]) for k in vpq["k"]]
+        body.append([name, *ks, fmt(vpq["all"]), fmt(vpq["things"]), fmt(vpq["stuff"])])
+        body[-1] += [fmt(s["pq"]["all"]), fmt(s["stq"]["stq"]), fmt(s["idsw"].get("idsw"))]
+    return plain_table(header, body)
+
+
 def run_demo(args: argparse.Namespace) -> int:
+    from vpsbench import __version__
+    from vpsbench.cli.check import validate_paths
+    from vpsbench.evaluation import evaluate
+    from vpsbench.report import write_report
     from vpsbench.synth import SynthConfig, generate, synth_predict
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    gt = args.out / "synth_val.h5"
     config = SynthConfig(num_videos=args.videos, seed=args.seed)
+    cache = cache_dir() / f"synth-{__version__}-v{config.num_videos}-s{config.seed}"
+    gt = cache / "synth_val.h5"
+    reuse = gt.exists() and not args.no_cache
     print(
-        f"[1/4] generating {config.num_videos} synthetic videos x {config.frames_per_video} "
-        f"frames ({config.height}x{config.width}) -> {gt}"
+        f"[1/4] {'reusing' if reuse else 'generating'} {config.num_videos} synthetic videos x "
+        f"{config.frames_per_video} frames ({config.height}x{config.width}): {gt}"
     )
-    generate(gt, config, split="val", progress=args.progress, overwrite=True)
+    if not reuse:
+        generate(gt, config, split="val", progress=args.progress, overwrite=True)
 
-    preds = {}
+    preds = {noise: cache / f"pred_noise{noise:.1f}.h5" for noise in NOISE_LEVELS}
     print(f"[2/4] predictions at noise levels {', '.join(map(str, NOISE_LEVELS))}")
-    for noise in NOISE_LEVELS:
-        preds[noise] = args.out / f"pred_noise{noise:.1f}.h5"
-        synth_predict(gt, preds[noise], noise=noise, seed=args.seed, overwrite=True)
+    for noise, path in preds.items():
+        if not (reuse and path.exists()):
+            synth_predict(gt, path, noise=noise, seed=args.seed, overwrite=True)
 
-    print("[3/4] validating")
-    failures = 0
-    for pred in preds.values():
-        problems = validate_paths(gt, pred, args.progress)
-        failures += len(problems)
-        status = "valid" if not problems else f"INVALID ({len(problems)} problems)"
-        print(f"  {gt.name} + {pred.name}: {status}")
-        for path, problem in problems[:10]:
-            print(f"    {path.name}:{problem}")
+    print("[3/4] validating and scoring")
+    rows = []
+    for noise, path in preds.items():
+        problems = validate_paths(gt, path, args.progress)
+        if problems:
+            for file, problem in problems[:10]:
+                print(f"  {file.name}:{problem}")
+            return 1
+        result = evaluate(gt, path, progress=args.progress, vc_ns=(2, 4))
+        report_dir = args.out / path.stem
+        write_report(result, report_dir)
+        rows.append((f"noise {noise:.1f}", result.summary))
+        print(f"  {path.name}: valid, VPQ {result.summary['vpq']['all']:.1f}, report {report_dir}/")
 
-    print("[4/4] summary")
-    print(format_summary(file_summary(gt)))
-    print(
-        "Scoring (VPQ, PQ, STQ) arrives with the evaluator; try the files with "
-        f"'vpsbench info' and 'vpsbench validate' in {args.out}/."
-    )
-    return 1 if failures else 0
+    print("[4/4] leaderboard (percent; VC uses clips of 2 and 4 annotated frames)")
+    print(leaderboard_table(rows))
+    return 0

@@ -1,0 +1,48 @@
+"""``vpsbench synth``, ``synth-predict`` and ``demo`` from the command line."""
+
+from __future__ import annotations
+
+from vpsbench.cli import main
+from vpsbench.format import VPSFile
+from vpsbench.format.validate import validate_file
+
+SMALL = ["--videos", "2", "--frames", "10", "--size", "64", "128"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_synth_writes_val_and_train(capsys, tmp_path):
+    val, train = tmp_path / "val.h5", tmp_path / "train.h5"
+    code, out, err = run(capsys, "synth", "-o", str(val), "--train-out", str(train), *SMALL)
+    assert code == 0, err
+    assert "wrote" in out
+    for path, split in ((val, "val"), (train, "train")):
+        assert validate_file(path) == []
+        with VPSFile(path) as f:
+            assert f.info.split == split and len(f) == 2
+
+
+def test_synth_predict_and_its_errors(capsys, tmp_path):
+    gt = tmp_path / "gt.h5"
+    assert run(capsys, "synth", "-o", str(gt), *SMALL)[0] == 0
+    pred = tmp_path / "pred.h5"
+    code, _, err = run(capsys, "synth-predict", str(gt), str(pred), "--noise", "0.3")
+    assert code == 0, err
+    code, _, err = run(capsys, "synth-predict", str(gt), str(pred), "--noise", "0.3")
+    assert code == 2 and "exists" in err and "--force" in err
+    code, _, err = run(capsys, "synth-predict", str(gt), str(tmp_path / "x.h5"), "--noise", "2")
+    assert code == 2 and err.startswith("vpsbench synth-predict: error: --noise must be in [0, 1]")
+
+
+def test_demo_scores_three_predictions(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("VPSBENCH_CACHE", str(tmp_path / "cache"))
+    code, out, err = run(capsys, "demo", "--out", str(tmp_path / "demo"), "--videos", "1")
+    assert code == 0, err
+    assert "leaderboard" in out and "noise 0.0" in out and "noise 0.7" in out
+    assert (tmp_path / "demo" / "pred_noise0.3" / "report.md").exists()
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "demo"), "--videos", "1")
+    assert code == 0 and "reusing" in out

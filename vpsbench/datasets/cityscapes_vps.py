@@ -1,0 +1,61 @@
+"""Cityscapes-VPS: the 19-category table as shipped (``city_default.py``) and its protocol.
+
+The table is the source's own data, quirks included (datasets.md 1.6): "vegitation" is spelled
+that way, and traffic sign carries ``ori_id`` 21 (its true Cityscapes labelId is 20).
+"""
+
+from __future__ import annotations
+
+import json
+
+from vpsbench.format.schema import CITYSCAPES_VPS_PROTOCOL, Category
+
+DATASET_NAME = "cityscapes_vps"
+PROTOCOL = CITYSCAPES_VPS_PROTOCOL
+
+# (id, name, supercategory, isthing, ori_id as shipped, colour)
+_TABLE = [
+    (0, "road", "flat", 0, 7, (128, 64, 128)),
+    (1, "sidewalk", "flat", 0, 8, (244, 35, 232)),
+    (2, "building", "construction", 0, 11, (70, 70, 70)),
+    (3, "wall", "construction", 0, 12, (102, 102, 156)),
+    (4, "fence", "construction", 0, 13, (190, 153, 153)),
+    (5, "pole", "object", 0, 17, (153, 153, 153)),
+    (6, "traffic light", "object", 0, 19, (250, 170, 30)),
+    (7, "traffic sign", "object", 0, 21, (220, 220, 0)),
+    (8, "vegitation", "nature", 0, 21, (107, 142, 35)),
+    (9, "terrain", "nature", 0, 22, (152, 251, 152)),
+    (10, "sky", "sky", 0, 23, (70, 130, 180)),
+    (11, "person", "human", 1, 24, (220, 20, 60)),
+    (12, "rider", "human", 1, 25, (255, 0, 0)),
+    (13, "car", "vehicle", 1, 26, (0, 0, 142)),
+    (14, "truck", "vehicle", 1, 27, (0, 0, 70)),
+    (15, "bus", "vehicle", 1, 28, (0, 60, 100)),
+    (16, "train", "vehicle", 1, 31, (0, 80, 100)),
+    (17, "motorcycle", "vehicle", 1, 32, (0, 0, 230)),
+    (18, "bicycle", "vehicle", 1, 33, (119, 11, 32)),
+]
+
+CATEGORIES: list[Category] = [
+    Category(id=i, name=name, isthing=bool(thing), color=color, source_id=ori, supercategory=sup)
+    for i, name, sup, thing, ori, color in _TABLE
+]
+
+
+def category_json() -> str:
+    """The official ``categories`` list, keys in the shipped order, default JSON separators."""
+    return json.dumps(
+        [
+            {
+                "id": i,
+                "name": name,
+                "supercategory": sup,
+                "isthing": thing,
+                "instance_eval": thing,
+                "trainid": i,
+                "ori_id": ori,
+                "color": list(color),
+            }
+            for i, name, sup, thing, ori, color in _TABLE
+        ]
+    )
