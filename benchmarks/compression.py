@@ -21,13 +21,13 @@ from vpsbench.format import VPSFile
 
 CHOICES = {
     "none": dict(compression=None),
-    "lzf": dict(compression="lzf", shuffle=True),
-    "lzf-noshuffle": dict(compression="lzf", shuffle=False),
-    "gzip-1-noshuffle": dict(compression="gzip", compression_opts=1, shuffle=False),
-    "gzip-1": dict(compression="gzip", compression_opts=1, shuffle=True),
-    "gzip-4": dict(compression="gzip", compression_opts=4, shuffle=True),
-    "gzip-9": dict(compression="gzip", compression_opts=9, shuffle=True),
-    "gzip-4-noshuffle": dict(compression="gzip", compression_opts=4, shuffle=False),
+    "lzf + shuffle": dict(compression="lzf", shuffle=True),
+    "lzf": dict(compression="lzf", shuffle=False),
+    "gzip-1 (default)": dict(compression="gzip", compression_opts=1, shuffle=False),
+    "gzip-1 + shuffle": dict(compression="gzip", compression_opts=1, shuffle=True),
+    "gzip-4 + shuffle": dict(compression="gzip", compression_opts=4, shuffle=True),
+    "gzip-4": dict(compression="gzip", compression_opts=4, shuffle=False),
+    "gzip-9 + shuffle": dict(compression="gzip", compression_opts=9, shuffle=True),
 }
 
 
