@@ -48,7 +48,7 @@ def test_same_seed_same_content_other_seed_or_split_differs(tmp_path, small_spli
     assert not np.array_equal(all_maps(small_split)[0], all_maps(train)[0])
 
 
-def test_scenes_have_stuff_things_crowd_void_and_motion(tmp_path):
+def test_scenes_have_stuff_persistent_tracks_crowd_void_and_motion(tmp_path):
     config = SynthConfig(num_videos=6, frames_per_video=30, height=96, width=192, seed=0)
     maps = all_maps(generate(tmp_path / "rich.h5", config))
     stuff_counts, crowd, void, enters_or_leaves, stuff_moves = [], False, False, False, False
@@ -62,6 +62,8 @@ def test_scenes_have_stuff_things_crowd_void_and_motion(tmp_path):
                   for f in video]  # fmt: skip
         everywhere = set.intersection(*things)
         enters_or_leaves |= any(t - everywhere for t in things)
+        longest = max(sum(value in frame for frame in things) for value in set.union(*things))
+        assert longest >= 3, "an object keeps its id through at least 3 annotated frames"
     assert min(stuff_counts) >= 6
     assert crowd and void and enters_or_leaves and stuff_moves
 
