@@ -15,6 +15,12 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def one_line_error(err: str) -> bool:
+    """The message is one line; the only other line is the --debug hint (no traceback)."""
+    lines = err.strip().splitlines()
+    return len(lines) == 2 and "error:" in lines[0] and "--debug" in lines[1]
+
+
 def test_synth_writes_val_and_train(capsys, tmp_path):
     val, train = tmp_path / "val.h5", tmp_path / "train.h5"
     code, out, err = run(capsys, "synth", "-o", str(val), "--train-out", str(train), *SMALL)
@@ -24,6 +30,9 @@ def test_synth_writes_val_and_train(capsys, tmp_path):
         assert validate_file(path) == []
         with VPSFile(path) as f:
             assert f.info.split == split and len(f) == 2
+    code, _, err = run(capsys, "synth", "-o", str(val), *SMALL)
+    assert code == 2 and "exists" in err and one_line_error(err)
+    assert run(capsys, "synth", "-o", str(val), "--force", *SMALL)[0] == 0
 
 
 def test_synth_predict_and_its_errors(capsys, tmp_path):
@@ -36,6 +45,7 @@ def test_synth_predict_and_its_errors(capsys, tmp_path):
     assert code == 2 and "exists" in err and "--force" in err
     code, _, err = run(capsys, "synth-predict", str(gt), str(tmp_path / "x.h5"), "--noise", "2")
     assert code == 2 and err.startswith("vpsbench synth-predict: error: --noise must be in [0, 1]")
+    assert one_line_error(err)
 
 
 def test_demo_scores_three_predictions(capsys, tmp_path, monkeypatch):

@@ -8,6 +8,8 @@ import pytest
 from vpsbench.format import VPSFile
 from vpsbench.format.validate import validate_file
 from vpsbench.synth import SynthConfig, generate
+from vpsbench.synth.render import paint_thing, render_panoptic
+from vpsbench.synth.scene import make_scene
 
 SMALL = SynthConfig(num_videos=3, frames_per_video=10, height=64, width=128, seed=3)
 
@@ -77,3 +79,21 @@ def test_images_show_classes(small_split):
     sky = image[pan == 10_000].mean(axis=0)
     road = image[pan == 0].mean(axis=0)
     assert np.abs(sky - road).sum() > 60  # clearly different colours
+
+
+def test_nearer_objects_occlude_farther_ones():
+    rng = np.random.default_rng(5)
+    occluded = 0
+    for _ in range(4):
+        scene = make_scene(rng, 96, 192, 10)
+        for t in range(10):
+            pan = render_panoptic(scene, t)
+            for thing in scene.things:
+                alone = np.zeros_like(pan)
+                if thing.first <= t <= thing.last:
+                    paint_thing(alone, thing, t, scene.camera_x(t))
+                silhouette = (alone != 0)[: scene.ego_top]
+                visible = (pan == thing.category * 1000 + thing.instance)[: scene.ego_top]
+                assert not (visible & ~silhouette).any()
+                occluded += int(silhouette.sum() > visible.sum() > 0)
+    assert occluded > 0, "some object is partly hidden behind a nearer one"

@@ -48,9 +48,7 @@ def test_quality_falls_with_noise(gt, tmp_path):
     preds = {n: predict(gt, tmp_path, n) for n in (0.0, 0.3, 0.7)}
     accuracy = [pixel_accuracy(gt, preds[n]) for n in (0.0, 0.3, 0.7)]
     assert accuracy[0] == 1.0 > accuracy[1] > accuracy[2]
-    vpq = [
-        vpsbench.evaluate(gt, preds[n], metrics="vpq").summary["vpq"]["all"] for n in (0.3, 0.7)
-    ]
+    vpq = [vpsbench.evaluate(gt, preds[n], metrics="vpq").summary["vpq"]["all"] for n in (0.3, 0.7)]
     assert 100.0 > vpq[0] > vpq[1]
 
 
@@ -70,6 +68,8 @@ def test_deterministic_by_seed_and_ids_in_range(gt, tmp_path):
         values = np.unique(maps)
         assert values.min() >= 0
         assert set((values // 1000).tolist()) <= set(range(19)) | {255}
+        things = values[(values // 1000 >= 11) & (values // 1000 < 255)]
+        assert things.size and (things % 1000 >= 1).all() and (things % 1000 <= 999).all()
 
 
 def test_invalid_noise_is_refused(gt, tmp_path):

@@ -51,7 +51,7 @@ def write_video(writer: VPSWriter, config: SynthConfig, split: str, video: int) 
     rng = video_rng(config, split, video)
     scene: Scene = make_scene(rng, config.height, config.width, config.frames_per_video)
     colors = {c.id: c.color for c in cityscapes_vps.CATEGORIES}
-    style = ImageStyle(rng, colors)
+    style = ImageStyle(rng, colors, config.height, config.width)
     meta = {"camera_speed": round(scene.camera_speed, 3), "crowd": scene.crowd is not None}
     with writer.video(f"{video:04d}", config.height, config.width, meta=meta) as out:
         for t in range(config.frames_per_video):
@@ -59,7 +59,7 @@ def write_video(writer: VPSWriter, config: SynthConfig, split: str, video: int) 
             image = None
             if config.with_images:
                 image = jpeg_bytes(style.render(pan, t, scene.camera_x(t), rng))
-            global_frame = (video - 1) * config.frames_per_video + t
+            global_frame = (video - 1) * config.frames_per_video + t + 1  # 1-based like FFFF
             out.add_frame(
                 stem(video, global_frame, t),
                 source_frame=100 + t,

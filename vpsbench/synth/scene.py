@@ -1,8 +1,8 @@
 """The procedural world of one synthetic video: a street panorama and the objects moving in it.
 
 Stuff lives in world coordinates along x; the camera pans, so stuff boundaries move on screen.
-Things have a class-specific shape and size, a constant velocity with jitter, a depth (nearer
-objects are drawn later and occlude farther ones) and may enter or leave the view.
+Things have a class-specific shape and size, a constant velocity plus a smooth random wobble, a
+depth (nearer objects are drawn later and occlude farther ones) and may enter or leave the view.
 """
 
 from __future__ import annotations
@@ -44,11 +44,13 @@ class Thing:
     depth: float
     first: int
     last: int
+    wobble: tuple[tuple[float, float], ...] = ()  # per frame (dx, dy) added to the straight path
 
     def box(self, t: int, camera_x: float) -> tuple[int, int, int, int]:
         """(top, left, bottom, right) on screen at frame t (may lie outside the frame)."""
-        bottom = self.ground + self.vy * t
-        left = self.x + self.vx * t - camera_x
+        dx, dy = self.wobble[t] if t < len(self.wobble) else (0.0, 0.0)
+        bottom = self.ground + self.vy * t + dy
+        left = self.x + self.vx * t + dx - camera_x
         return int(bottom - self.height), int(left), int(bottom), int(left + self.width)
 
 
@@ -72,6 +74,7 @@ class Scene:
     crowd: Thing | None
 
     def camera_x(self, t: int) -> float:
+        """World x of the left frame edge at frame t (the camera pans right)."""
         return self.camera_speed * t
 
 
@@ -92,44 +95,77 @@ def skyline(rng: np.random.Generator, length: int, low: int, high: int) -> np.nd
     return np.clip(roofs + rng.integers(-1, 2, length), 0, high)
 
 
+def wobble(rng: np.random.Generator, frames: int, scale: float) -> tuple[tuple[float, float], ...]:
+    """A smooth random walk: trajectories are not perfectly straight, yet stay trackable."""
+    steps = rng.normal(0.0, scale, (frames, 2))
+    steps[:, 1] *= 0.3  # objects stay on the ground: less vertical wander
+    walk = np.cumsum(steps, axis=0)
+    return tuple((float(dx), float(dy)) for dx, dy in walk)
+
+
+def visible_span(rng: np.random.Generator, frames: int) -> tuple[int, int]:
+    """First and last frame of an object; about a third enter late or leave early."""
+    first, last = 0, frames - 1
+    if rng.random() < 0.35:
+        first = int(rng.integers(1, max(frames // 2, 2)))
+    if rng.random() < 0.35:
+        last = int(rng.integers(max(frames // 2, first + 1), frames))
+    return first, min(max(last, first), frames - 1)
+
+
+def make_thing(
+    rng: np.random.Generator, instance: int, size: tuple[int, int, int], camera_speed: float,
+    horizon: int,
+) -> Thing:  # fmt: skip
+    """One object of a randomly drawn class; ``size`` is (height, width, frames) of the video."""
+    h, w, frames = size
+    kinds = list(THING_KINDS)
+    weights = np.array([THING_KINDS[k][0] for k in kinds])
+    category = int(rng.choice(kinds, p=weights / weights.sum()))
+    _, (rel_size, aspect), shape = THING_KINDS[category]
+    depth = float(rng.uniform(0.3, 1.0))  # 1 = nearest: larger and lower on screen
+    height = max(int(rel_size * h * depth * rng.uniform(0.8, 1.2)), 4)
+    width = max(int(height * aspect * rng.uniform(0.8, 1.2)), 3)
+    first, last = visible_span(rng, frames)
+    return Thing(
+        category=category,
+        instance=instance,
+        shape=shape,
+        height=height,
+        width=width,
+        x=float(rng.uniform(-0.2, 1.0) * w),
+        ground=horizon + (h - horizon) * (0.15 + 0.6 * depth),
+        vx=float(rng.uniform(-0.02, 0.02) * w + camera_speed),
+        vy=float(rng.uniform(-0.3, 0.3)),
+        depth=depth,
+        first=first,
+        last=last,
+        wobble=wobble(rng, frames, 0.002 * w),
+    )
+
+
 def make_things(
     rng: np.random.Generator, h: int, w: int, frames: int, camera_speed: float, horizon: int
 ) -> tuple[Thing, ...]:
-    """3-10 objects; some are on screen throughout, some enter or leave partway."""
-    kinds = list(THING_KINDS)
-    weights = np.array([THING_KINDS[k][0] for k in kinds])
-    things = []
-    for instance in range(1, int(rng.integers(3, 11)) + 1):
-        category = int(rng.choice(kinds, p=weights / weights.sum()))
-        _, (size, aspect), shape = THING_KINDS[category]
-        depth = float(rng.uniform(0.3, 1.0))  # 1 = nearest
-        height = max(int(size * h * depth * rng.uniform(0.8, 1.2)), 4)
-        width = max(int(height * aspect * rng.uniform(0.8, 1.2)), 3)
-        ground = horizon + (h - horizon) * (0.15 + 0.6 * depth)
-        vx = float(rng.uniform(-0.02, 0.02) * w + camera_speed)
-        first, last = 0, frames - 1
-        if rng.random() < 0.35:
-            first = int(rng.integers(1, max(frames // 2, 2)))
-        if rng.random() < 0.35:
-            last = int(rng.integers(max(frames // 2, first + 1), frames))
-        x = float(rng.uniform(-0.2, 1.0) * w)
-        things.append(
-            Thing(
-                category,
-                instance,
-                shape,
-                height,
-                width,
-                x,
-                ground,
-                vx,
-                float(rng.uniform(-0.3, 0.3)),
-                depth,
-                first,
-                last,
-            )
-        )
+    """3-10 objects, sorted far to near (the drawing order that makes nearer ones occlude)."""
+    count = int(rng.integers(3, 11))
+    things = [
+        make_thing(rng, instance, (h, w, frames), camera_speed, horizon)
+        for instance in range(1, count + 1)
+    ]
     return tuple(sorted(things, key=lambda t: t.depth))
+
+
+def make_crowd(
+    rng: np.random.Generator, h: int, w: int, world: int, frames: int, road_top: int
+) -> Thing:
+    """A group of persons labelled as one crowd region (instance 0), standing at the kerb."""
+    width = int(w * rng.uniform(0.08, 0.16))
+    return Thing(
+        category=PERSON, instance=0, shape="crowd", height=max(int(h * 0.13), 4), width=width,
+        x=float(rng.uniform(0, world - width)), ground=float(road_top), vx=0.0, vy=0.0,
+        depth=0.0, first=0, last=frames - 1,
+    )  # fmt: skip
 
 
 def make_scene(rng: np.random.Generator, height: int, width: int, frames: int) -> Scene:
@@ -145,11 +181,7 @@ def make_scene(rng: np.random.Generator, height: int, width: int, frames: int) -
         (int(y), int(x), int(y) + int(rng.integers(2, 6)), int(x) + int(rng.integers(2, 8)))
         for y, x in zip(rng.integers(horizon, ego_top, 3), rng.integers(0, world, 3), strict=True)
     )
-    crowd = None
-    if rng.random() < 0.5:
-        crowd = Thing(PERSON, 0, "box", int(height * 0.12), int(width * 0.12),
-                      float(rng.uniform(0, world - width * 0.12)), float(road_top), 0.0, 0.0,
-                      0.0, 0, frames - 1)  # fmt: skip
+    crowd = make_crowd(rng, height, width, world, frames, road_top) if rng.random() < 0.5 else None
     return Scene(
         height=height,
         width=width,
