@@ -8,9 +8,9 @@ import traceback
 from collections.abc import Sequence
 
 from vpsbench import __version__
-from vpsbench.cli import check, data, demo, evaluate
+from vpsbench.cli import check, convert, data, demo, evaluate
 
-COMMAND_MODULES = (demo, evaluate, data, check)
+COMMAND_MODULES = (demo, evaluate, convert, data, check)
 
 DESCRIPTION = """\
 vpsbench: video panoptic segmentation benchmark toolkit.

@@ -59,3 +59,29 @@ def category_json() -> str:
             for i, name, sup, thing, ori, color in _TABLE
         ]
     )
+
+
+# Every colour of the Cityscapes label palette (cityscapesscripts labels.py) that is not one of
+# the 19 classes: such pixels are void in Cityscapes-VPS. Polegroup shares the pole colour and
+# license plate the car colour, so they merge into those classes, as the official fusion does.
+VOID_PALETTE_COLOURS: dict[str, tuple[int, int, int]] = {
+    "unlabeled/ego vehicle/rectification border/out of roi/static": (0, 0, 0),
+    "dynamic": (111, 74, 0),
+    "ground": (81, 0, 81),
+    "parking": (250, 170, 160),
+    "rail track": (230, 150, 140),
+    "guard rail": (180, 165, 180),
+    "bridge": (150, 100, 100),
+    "tunnel": (150, 120, 90),
+    "caravan": (0, 0, 90),
+    "trailer": (0, 0, 110),
+}
+
+
+def colour_to_class() -> dict[int, int]:
+    """Packed colour ``R + 256 G + 65536 B`` -> class id (0..18), or 255 for void colours."""
+    table = {r + 256 * g + 65536 * b: 255 for r, g, b in VOID_PALETTE_COLOURS.values()}
+    for c in CATEGORIES:
+        r, g, b = c.color
+        table[r + 256 * g + 65536 * b] = c.id
+    return table

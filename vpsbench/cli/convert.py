@@ -1,0 +1,117 @@
+"""``vpsbench convert`` and ``vpsbench export``: official releases <-> unified files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from vpsbench.cli.common import add_command
+
+CONVERT_HELP = """
+Converts a dataset release, as it lies on disk, into one unified HDF5 file per split.
+
+cityscapes-vps ROOT: the Cityscapes-VPS root (panoptic_gt_<split>_city_vps.json and
+  <split>/panoptic_video/ after the official preparation scripts, or the raw <split>/cls/ +
+  <split>/inst/ labels; images from <split>/img/ and, if present, <split>/img_all/). The test
+  split (images only) becomes a file without labels, for inference.
+viper ROOT: the raw VIPER release (<split>/img|cls|inst/SSS/SSS_FFFFF.*), mapped to the 23
+  VPS classes.
+
+The output is written atomically; --workers decodes frames in parallel processes.
+
+example:
+  vpsbench convert cityscapes-vps data/cityscapes_vps --split val -o cityscapes_vps_val.h5
+  vpsbench convert viper data/viper --split val -o viper_val.h5 --sequence-list day.txt \\
+      --frames-per-video 60 --workers 2
+"""
+
+EXPORT_HELP = """
+Writes a unified file back in the official Cityscapes-VPS layout. A ground-truth file becomes
+panoptic_gt_<split>_city_vps.json + <split>/panoptic_video/*.png (+ img/, img_all/ images); a
+prediction file becomes an official submission, pred.json + pan_pred/*.png, in the order the
+official scorer expects (--zip: submission.zip).
+
+example:
+  vpsbench export cityscapes-vps cityscapes_vps_val.h5 out/
+  vpsbench export cityscapes-vps pred.h5 submit/ --gt cityscapes_vps_val.h5 --zip
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the convert and export subcommands."""
+    p = add_command(
+        subparsers, "convert", "convert a dataset release to a unified file", CONVERT_HELP
+    )
+    datasets = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
+
+    city = datasets.add_parser("cityscapes-vps", help="Cityscapes-VPS root -> unified file")
+    add_common(city)
+    city.add_argument(
+        "--labels",
+        choices=("auto", "prepared", "raw"),
+        default="auto",
+        help="which label state to read (default: prepared when present, else raw)",
+    )
+    city.set_defaults(run=run_convert_cityscapes)
+
+    viper = datasets.add_parser("viper", help="raw VIPER root -> unified file")
+    add_common(viper)
+    viper.add_argument("--sequences", nargs="+", metavar="SSS", help="sequence ids to convert")
+    viper.add_argument("--sequence-list", type=Path, help="text file with one sequence id a line")
+    viper.add_argument("--frames-per-video", type=int, help="cut sequences into videos of N frames")
+    viper.add_argument("--stride", type=int, default=1, help="keep every S-th labelled frame")
+    viper.set_defaults(run=run_convert_viper)
+
+    p = add_command(subparsers, "export", "write a unified file in an official layout", EXPORT_HELP)
+    formats = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
+    city = formats.add_parser("cityscapes-vps", help="unified file -> Cityscapes-VPS layout")
+    city.add_argument("file", type=Path, help="unified GT or prediction file")
+    city.add_argument("out", type=Path, help="output directory")
+    city.add_argument("--gt", type=Path, help="GT file whose frame order a prediction follows")
+    city.add_argument("--zip", action="store_true", help="prediction: also pack submission.zip")
+    city.set_defaults(run=run_export_cityscapes)
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("root", type=Path, help="dataset root")
+    parser.add_argument("--split", required=True, help="split to convert (train, val, test)")
+    parser.add_argument("-o", "--out", required=True, type=Path, help="output .h5 file")
+    parser.add_argument("--workers", type=int, default=1, help="decode processes (default: 1)")
+    parser.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+
+
+def run_convert_cityscapes(args: argparse.Namespace) -> int:
+    from converters.cityscapes_vps import convert_cityscapes_vps
+
+    out = convert_cityscapes_vps(
+        args.root, args.split, args.out, args.labels, args.workers, args.progress, args.force
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+def run_convert_viper(args: argparse.Namespace) -> int:
+    from converters.viper import convert_viper
+
+    out = convert_viper(
+        args.root,
+        args.split,
+        args.out,
+        sequences=args.sequences,
+        list_file=args.sequence_list,
+        frames_per_video=args.frames_per_video,
+        stride=args.stride,
+        workers=args.workers,
+        progress=args.progress,
+        overwrite=args.force,
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+def run_export_cityscapes(args: argparse.Namespace) -> int:
+    from converters.cityscapes_vps_export import export_cityscapes_vps
+
+    out = export_cityscapes_vps(args.file, args.out, gt=args.gt, zip_it=args.zip)
+    print(f"wrote {out}")
+    return 0
