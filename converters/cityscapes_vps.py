@@ -32,11 +32,12 @@ from converters.common import (
     VideoPlan,
     image_size,
     read_png,
+    read_rgb_ids,
+    runs,
     write_split,
 )
 from vpsbench.datasets import cityscapes_vps
 from vpsbench.format import FileInfo
-from vpsbench.io.submission import rgb_to_id
 
 DIVISOR = 1000
 VOID = 255 * DIVISOR
@@ -314,7 +315,7 @@ def read_bytes(path: Path | None) -> bytes | None:
 
 def decode_prepared(task: PreparedTask) -> DecodedFrame:
     """Colour ids + segments_info -> panoptic values; things keyed by their colour id."""
-    ids = rgb_to_id(read_png(task.png, ("RGB", "RGBA"))[..., :3]).astype(np.int64)
+    ids = read_rgb_ids(task.png)
     keys = np.array([0] + [s[0] for s in task.segments], np.int64)
     values = np.full(len(keys), VOID, np.int64)
     objects = {}
@@ -324,46 +325,48 @@ def decode_prepared(task: PreparedTask) -> DecodedFrame:
         else:
             values[row] = -row
             objects[row] = (f"rgb:{seg_id}", category)
+    lengths, (run_ids,) = runs(ids)
     order = np.argsort(keys, kind="stable")
-    pos = np.clip(np.searchsorted(keys[order], ids), 0, len(keys) - 1)
-    known = keys[order][pos] == ids
+    pos = np.clip(np.searchsorted(keys[order], run_ids), 0, len(keys) - 1)
+    known = keys[order][pos] == run_ids
     if not known.all():
-        missing = np.unique(ids[~known])[:5].tolist()
+        missing = np.unique(run_ids[~known])[:5].tolist()
         raise ConversionError(f"{task.png.name}: PNG ids {missing} are not in its segments_info")
-    return DecodedFrame(values[order][pos].astype(np.int32), read_bytes(task.image), objects)
+    pan = np.repeat(values[order][pos].astype(np.int32), lengths).reshape(ids.shape)
+    return DecodedFrame(pan, read_bytes(task.image), objects)
 
 
-def classes_from_colours(rgb: np.ndarray, name: str) -> np.ndarray:
-    """Cityscapes colour label -> class ids 0..18 (255 for void colours); unknown colours fail."""
+def classes_from_colours(colour_ids: np.ndarray, name: str) -> np.ndarray:
+    """Cityscapes colour ids -> class ids 0..18 (255 for void colours); unknown colours fail."""
     table = cityscapes_vps.colour_to_class()
     colours = np.array(sorted(table), np.int64)
     classes = np.array([table[c] for c in colours], np.uint8)
-    packed = rgb_to_id(rgb[..., :3]).astype(np.int64)
-    pos = np.clip(np.searchsorted(colours, packed), 0, len(colours) - 1)
-    bad = colours[pos] != packed
+    pos = np.clip(np.searchsorted(colours, colour_ids), 0, len(colours) - 1)
+    bad = colours[pos] != colour_ids
     if bad.any():
-        r, g, b = (int(v) for v in rgb[..., :3][bad][0])
-        raise ConversionError(f"{name}: colour ({r}, {g}, {b}) is not in the Cityscapes palette")
+        value = int(colour_ids[bad][0])
+        rgb = (value % 256, value // 256 % 256, value // 65536)
+        raise ConversionError(f"{name}: colour {rgb} is not in the Cityscapes palette")
     return classes[pos]
 
 
 def decode_raw(task: RawTask) -> DecodedFrame:
     """Fuse cls + inst the official way (majority class per instance; crowd becomes void)."""
-    cls_rgb = read_png(task.cls, ("RGB", "RGBA"))
-    classes = classes_from_colours(cls_rgb, task.cls.name)
-    inst = read_png(task.inst, ("I;16", "I;16B", "I", "L"), size=classes.shape).astype(np.int64)
-    pan = np.where(classes == 255, VOID, classes.astype(np.int64) * DIVISOR)
-    pan[np.isin(classes, list(THINGS))] = VOID
-    # Dense tables over the 16-bit ids instead of per-instance full-frame masks.
-    flat = inst.ravel()
-    present = np.bincount(flat, minlength=65536)
-    values = np.flatnonzero(present[1000:]) + 1000
+    colour = read_rgb_ids(task.cls)
+    inst = read_png(task.inst, ("I;16", "I;16B", "I", "L"), size=colour.shape)
+    lengths, (run_colour, run_inst) = runs(colour, inst)
+    run_class = classes_from_colours(run_colour.astype(np.int64), task.cls.name)
+    run_inst = run_inst.astype(np.int64)
+    pan = np.where(run_class == 255, VOID, run_class.astype(np.int64) * DIVISOR)
+    pan[np.isin(run_class, list(THINGS))] = VOID
+    values = np.unique(run_inst[run_inst >= 1000])
     objects: dict[int, tuple[str, int]] = {}
     if len(values):
-        index_of = np.full(len(present), len(values), np.int64)
-        index_of[values] = np.arange(len(values))
-        index = index_of[flat]
-        votes = np.bincount(index * 256 + classes.ravel(), minlength=(len(values) + 1) * 256)
+        index = np.searchsorted(values, run_inst)
+        index[run_inst < 1000] = len(values)
+        votes = np.bincount(
+            index * 256 + run_class, weights=lengths, minlength=(len(values) + 1) * 256
+        )
         majority = votes.reshape(-1, 256)[: len(values)].argmax(axis=1)
         keys = {
             value: cls * DIVISOR + value % DIVISOR
@@ -372,12 +375,14 @@ def decode_raw(task: RawTask) -> DecodedFrame:
         }
         codes = {key: code for code, key in enumerate(sorted(set(keys.values())), start=1)}
         code_of_index = np.zeros(len(values) + 1, np.int64)
-        for value, key in keys.items():
-            code_of_index[index_of[value]] = codes[key]
-        coded = code_of_index[index].reshape(pan.shape)
+        for i, value in enumerate(values.tolist()):
+            if value in keys:
+                code_of_index[i] = codes[keys[value]]
+        coded = code_of_index[index]
         pan = np.where(coded > 0, -coded, pan)
         objects = {code: (f"inst:{key}", key // DIVISOR) for key, code in codes.items()}
-    return DecodedFrame(pan.astype(np.int32), read_bytes(task.image), objects)
+    pan = np.repeat(pan.astype(np.int32), lengths).reshape(colour.shape)
+    return DecodedFrame(pan, read_bytes(task.image), objects)
 
 
 def decode_frame(task) -> DecodedFrame:

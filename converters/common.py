@@ -2,13 +2,15 @@
 
 A converter only has to (1) scan the release into a ``SplitPlan`` (videos, frames in temporal
 order, and for each frame a picklable task naming its files) and (2) provide a ``decode``
-function turning one task into a ``DecodedFrame``. ``write_split`` then decodes frames in
-``workers`` processes, in order, and streams them video by video into an atomic unified file.
+function turning one task into a ``DecodedFrame``. ``write_split`` then converts whole videos in
+``workers`` processes (decode, instance ids, compression) and streams them, in order, into an
+atomic unified file.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from vpsbench.format import Category, FileInfo, Protocol, Track, VPSWriter
+from vpsbench.format.writer import EncodedLabelMap, encode_label_map
 
 
 class ConversionError(ValueError):
@@ -142,6 +145,38 @@ def read_png(path: Path, modes: Sequence[str], size: tuple[int, int] | None = No
         ) from err
 
 
+def runs(*arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Raster-order runs where all arrays are constant: (run lengths, each array's run values).
+
+    Label images are piecewise constant, so per-pixel lookups done on runs and expanded with
+    ``np.repeat`` cost a fraction of the same work on every pixel.
+    """
+    flat = [a.ravel() for a in arrays]
+    change = np.zeros(flat[0].size, bool)
+    change[0] = True
+    for f in flat:
+        change[1:] |= f[1:] != f[:-1]
+    starts = np.flatnonzero(change)
+    return np.diff(starts, append=flat[0].size), [f[starts] for f in flat]
+
+
+def read_rgb_ids(path: Path) -> np.ndarray:
+    """Decode an RGB(A) PNG straight to colour ids ``R + 256 G + 65536 B`` (uint32)."""
+    try:
+        with Image.open(path) as img:
+            if img.mode not in ("RGB", "RGBA"):
+                raise ConversionError(f"{path.name} has PNG mode {img.mode}; expected RGB")
+            # RGBA bytes viewed as little-endian uint32 are R + 256 G + 65536 B + 2^24 A.
+            rgba = np.asarray(img.convert("RGBA"))
+    except ConversionError:
+        raise
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ConversionError(
+            f"{path.name} cannot be decoded (truncated or not a PNG): {err}"
+        ) from err
+    return rgba.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
+
+
 def image_size(path: Path) -> tuple[int, int]:
     """(height, width) of an image file, from its header only."""
     try:
@@ -151,25 +186,59 @@ def image_size(path: Path) -> tuple[int, int]:
         raise ConversionError(f"{path.name} cannot be read as an image: {err}") from err
 
 
-def decoded_frames(
+@dataclass(frozen=True)
+class EncodedVideo:
+    """A converted video ready to write: per frame (compressed label map or None, image bytes)."""
+
+    frames: tuple[tuple[EncodedLabelMap | None, bytes | None], ...]
+    tracks: tuple[Track, ...]
+
+
+def encode_video(
+    video: VideoPlan, decode: Callable[[object], DecodedFrame], label_divisor: int
+) -> EncodedVideo:
+    """Decode every frame of a video, give its objects instance ids, compress its label maps.
+
+    Runs in a worker process: a whole video per task, because instance ids depend on the order
+    in which objects appear through the video.
+    """
+    registry = InstanceRegistry(label_divisor, video.video_id)
+    frames = []
+    for frame in video.frames:
+        decoded = decode(frame.task)
+        encoded = None
+        if frame.annotated and decoded.panoptic is not None:
+            panoptic = registry.finalize(decoded)
+            if panoptic.shape != (video.height, video.width):
+                raise ConversionError(
+                    f"frame {frame.stem!r}: panoptic map is {panoptic.shape}, the video is "
+                    f"{(video.height, video.width)}"
+                )
+            encoded = encode_label_map(panoptic)
+        frames.append((encoded, decoded.image))
+    return EncodedVideo(tuple(frames), tuple(registry.tracks()))
+
+
+def encoded_videos(
     plan: SplitPlan, decode: Callable[[object], DecodedFrame], workers: int
-) -> Iterator[DecodedFrame]:
-    """Decode every frame of the plan, in order, in ``workers`` processes."""
-    tasks = [frame.task for video in plan.videos for frame in video.frames]
+) -> Iterator[EncodedVideo]:
+    """Every video of the plan, in order, converted in ``workers`` processes."""
+    task = functools.partial(encode_video, decode=decode, label_divisor=plan.info.label_divisor)
     if workers <= 1:
-        yield from map(decode, tasks)
+        yield from map(task, plan.videos)
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        # Bounded look-ahead: at most a few frames per worker are in flight (bounded memory).
-        window = 4 * workers
-        pending = [pool.submit(decode, task) for task in tasks[:window]]
-        for index in range(len(tasks)):
+        # Bounded look-ahead: a couple of videos per worker in flight (bounded memory).
+        window = 2 * workers
+        videos = list(plan.videos)
+        pending = [pool.submit(task, video) for video in videos[:window]]
+        for index in range(len(videos)):
             yield pending[index].result()
             pending[index] = None
-            if index + window < len(tasks):
-                pending.append(pool.submit(decode, tasks[index + window]))
+            if index + window < len(videos):
+                pending.append(pool.submit(task, videos[index + window]))
 
 
 def write_split(
@@ -181,7 +250,6 @@ def write_split(
     overwrite: bool = False,
 ) -> Path:
     """Write the plan's videos to a unified file; nothing is left behind if anything fails."""
-    frames = decoded_frames(plan, decode, workers)
     bar = tqdm(total=plan.num_frames, desc="converting", unit="frame", disable=not progress)
     with (
         bar,
@@ -194,17 +262,10 @@ def write_split(
             overwrite=overwrite,
         ) as writer,
     ):
-        for video in plan.videos:
-            registry = InstanceRegistry(plan.info.label_divisor, video.video_id)
+        for video, encoded in zip(plan.videos, encoded_videos(plan, decode, workers), strict=True):
             with writer.video(video.video_id, video.height, video.width, video.meta) as vw:
-                for frame in video.frames:
-                    decoded = next(frames)
-                    panoptic = None
-                    if frame.annotated and decoded.panoptic is not None:
-                        panoptic = registry.finalize(decoded)
-                    vw.add_frame(
-                        frame.stem, frame.source_frame, panoptic, decoded.image, frame.meta
-                    )
+                for frame, (label_map, image) in zip(video.frames, encoded.frames, strict=True):
+                    vw.add_frame(frame.stem, frame.source_frame, label_map, image, frame.meta)
                     bar.update()
-                vw.set_tracks(registry.tracks())
+                vw.set_tracks(encoded.tracks)
     return Path(out)

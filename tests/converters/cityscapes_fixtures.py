@@ -18,13 +18,15 @@ from PIL import Image
 
 from vpsbench.datasets import cityscapes_vps
 
-H, W = 24, 40
+H, W = 32, 64
 CATS = {c.id: c for c in cityscapes_vps.CATEGORIES}
 LABEL_ID = {c.id: c.source_id for c in cityscapes_vps.CATEGORIES}
 LABEL_ID[7] = 20  # the true labelId of traffic sign (ori_id 21 in the shipped table is a bug)
 ROAD, SIDEWALK, BUILDING, SKY, PERSON, CAR = 0, 1, 2, 10, 11, 13
 INST_SUFFIX = {True: "gtFine_instanceIds", False: "original_image_instance_greyscale"}
 VIDEOS = {"0005": ("frankfurt", "000000", 1751), "0015": ("frankfurt", "000001", 7622)}
+# More val-like videos (V = 5 mod 10) for benchmarks: lindau snippets end at frame 29.
+VIDEOS.update({f"{v:04d}": ("lindau", f"{v:06d}", 19) for v in range(25, 1000, 10)})
 
 
 def colour_id(rgb) -> int:
@@ -32,10 +34,14 @@ def colour_id(rgb) -> int:
     return int(r) + 256 * int(g) + 65536 * int(b)
 
 
-def save_png(path: Path, array: np.ndarray, mode: str | None = None) -> None:
+def upscale(array: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour enlargement (benchmarks build Cityscapes-size trees from the drawing)."""
+    return array if scale == 1 else np.repeat(np.repeat(array, scale, 0), scale, 1)
+
+
+def save_png(path: Path, array: np.ndarray, scale: int = 1) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    image = Image.fromarray(array, mode) if mode else Image.fromarray(array)
-    image.save(path)
+    Image.fromarray(upscale(array, scale)).save(path)
 
 
 def draw(video_index: int, slot: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -103,14 +109,24 @@ def names(video: str, slot: int, global_index: int) -> dict[str, str]:
     }
 
 
-def write_release(root: Path, split: str = "val", raw: bool = True, prepared: bool = True,
-                  dense: bool = True) -> dict[str, dict[str, np.ndarray]]:  # fmt: skip
-    """Write the miniature release; return {video: {stem: expected panoptic map}}."""
+def write_release(
+    root: Path,
+    split: str = "val",
+    raw: bool = True,
+    prepared: bool = True,
+    dense: bool = True,
+    scale: int = 1,
+    videos: int = 2,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Write the miniature release; return {video: {stem: expected panoptic map}}.
+
+    ``scale`` enlarges every file (e.g. 32 gives 768x1280 frames) for speed measurements.
+    """
     expected: dict[str, dict[str, np.ndarray]] = {}
     images, annotations = [], []
     used_colours = {colour_id(c.color) for c in CATS.values()}
     rng = np.random.default_rng(0)
-    for v, video in enumerate(sorted(VIDEOS)):
+    for v, video in enumerate(sorted(VIDEOS)[:videos]):
         ids: dict[int, int] = {}
         colours: dict[int, int] = {}
         expected[video] = {}
@@ -127,14 +143,14 @@ def write_release(root: Path, split: str = "val", raw: bool = True, prepared: bo
                     used_colours.add(colour)
                     colours[key] = colour
             pan = expected_panoptic(classes, keys, ids)
-            expected[video][n["stem"]] = pan
+            expected[video][n["stem"]] = upscale(pan, scale)
             image = rng.integers(0, 255, (H, W, 3), np.uint8)
-            save_png(root / split / "img" / n["img"], image)
+            save_png(root / split / "img" / n["img"], image, scale)
             if raw:
                 rgb = colour_image(classes)
                 rgba = np.dstack([rgb, np.full((H, W), 255, np.uint8)])
-                save_png(root / split / "cls" / n["cls"], rgba if slot == 4 else rgb)
-                save_png(root / split / "inst" / n["inst"], inst)  # uint16 -> I;16, 16-bit PNG
+                save_png(root / split / "cls" / n["cls"], rgba if slot == 4 else rgb, scale)
+                save_png(root / split / "inst" / n["inst"], inst, scale)  # uint16: 16-bit PNG
             segments, id_map = [], np.zeros((H, W), np.int64)
             for value in sorted(set(np.unique(pan).tolist()) - {255_000}):
                 cat, obj_key = value // 1000, None
@@ -148,20 +164,22 @@ def write_release(root: Path, split: str = "val", raw: bool = True, prepared: bo
                         "id": seg_id,
                         "category_id": cat,
                         "iscrowd": 0,
-                        "area": int(mask.sum()),
+                        "area": int(mask.sum()) * scale**2,
                         "_order": obj_key if obj_key is not None else cat,
                     }
                 )
             segments.sort(key=lambda s: s.pop("_order"))  # ascending panoptic_inst value
             if prepared:
                 rgb = np.stack([id_map % 256, id_map // 256 % 256, id_map // 65536], -1)
-                save_png(root / split / "panoptic_video" / n["cls"], rgb.astype(np.uint8))
-            images.append({"id": n["stem"], "width": W, "height": H, "file_name": n["img"]})
+                save_png(root / split / "panoptic_video" / n["cls"], rgb.astype(np.uint8), scale)
+            images.append(
+                {"id": n["stem"], "width": W * scale, "height": H * scale, "file_name": n["img"]}
+            )
             annotations.append(
                 {"image_id": n["stem"], "file_name": n["cls"], "segments_info": segments}
             )
         if dense:
-            write_snippet(root / split / "img_all", video, rng)
+            write_snippet(root / split / "img_all", video, rng, scale)
     categories = json.loads(cityscapes_vps.category_json())
     if prepared:
         gt = {"images": images, "annotations": annotations, "categories": categories}
@@ -171,10 +189,10 @@ def write_release(root: Path, split: str = "val", raw: bool = True, prepared: bo
     return expected
 
 
-def write_snippet(folder: Path, video: str, rng) -> None:
+def write_snippet(folder: Path, video: str, rng, scale: int = 1) -> None:
     """All 30 frames N-19 .. N+10 of a video's snippet, raw Cityscapes names (once)."""
     city, seq, n20 = VIDEOS[video]
     for frame in range(n20 - 19, n20 + 11):
         path = folder / f"{city}_{seq}_{frame:06d}_leftImg8bit.png"
         if not path.exists():
-            save_png(path, rng.integers(0, 255, (H, W, 3), np.uint8))
+            save_png(path, rng.integers(0, 255, (H, W, 3), np.uint8), scale)

@@ -175,7 +175,7 @@ def test_frame_of_another_size(capsys, tmp_path, release):
     path = sorted((root / "val" / "panoptic_video").glob("*.png"))[2]
     Image.open(path).crop((0, 0, 20, 12)).save(path)
     code, err = run_convert(capsys, root, tmp_path / "o.h5")
-    assert code == 2 and "panoptic map is (12, 20), the video is (24, 40)" in err
+    assert code == 2 and "panoptic map is (12, 20), the video is (32, 64)" in err
     assert not list(tmp_path.glob("o.h5*"))
 
 

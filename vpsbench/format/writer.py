@@ -7,6 +7,7 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -24,6 +25,25 @@ BYTES = h5py.vlen_dtype(np.uint8)
 # than lzf) at half lzf's size, and any HDF5 reader has deflate (lzf is h5py-only).
 DEFAULT_COMPRESSION = "gzip"
 DEFAULT_COMPRESSION_OPTS = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodedLabelMap:
+    """A label map already compressed the way the default writer stores it (one HDF5 chunk).
+
+    Lets converters compress in worker processes; the writer then stores the chunk as is.
+    """
+
+    shape: tuple[int, int]
+    chunk: bytes
+
+
+def encode_label_map(panoptic: np.ndarray) -> EncodedLabelMap:
+    """Compress an int32 label map exactly as the default deflate filter would."""
+    panoptic = np.ascontiguousarray(panoptic, dtype="<i4")
+    return EncodedLabelMap(
+        panoptic.shape, zlib.compress(panoptic.tobytes(), DEFAULT_COMPRESSION_OPTS)
+    )
 
 
 class ContentHasher:
@@ -85,7 +105,7 @@ class VideoWriter:
         self,
         stem: str,
         source_frame: int,
-        panoptic: np.ndarray | None = None,
+        panoptic: np.ndarray | EncodedLabelMap | None = None,
         image: bytes | None = None,
         meta: dict | None = None,
     ) -> None:
@@ -97,7 +117,9 @@ class VideoWriter:
             )
         index = len(self._frames)
         annotated = panoptic is not None
-        if annotated:
+        if isinstance(panoptic, EncodedLabelMap):
+            self._append_encoded(panoptic, stem)
+        elif annotated:
             self._append_panoptic(np.asarray(panoptic), stem)
         if image is not None:
             self._store_image(index, image)
@@ -106,14 +128,37 @@ class VideoWriter:
         )
         self._hasher.add_frame(stem, annotated)
 
-    def _append_panoptic(self, panoptic: np.ndarray, stem: str) -> None:
-        if panoptic.shape != (self.height, self.width):
+    def _check_shape(self, shape: tuple, stem: str) -> None:
+        if tuple(shape) != (self.height, self.width):
             raise ValueError(
-                f"frame {stem!r}: panoptic map is {panoptic.shape}, the video is "
+                f"frame {stem!r}: panoptic map is {tuple(shape)}, the video is "
                 f"{(self.height, self.width)}"
             )
+
+    def _append_encoded(self, encoded: EncodedLabelMap, stem: str) -> None:
+        self._check_shape(encoded.shape, stem)
+        if (self._compression, self._compression_opts) != (
+            DEFAULT_COMPRESSION,
+            DEFAULT_COMPRESSION_OPTS,
+        ):
+            raise ValueError("encoded label maps need the writer's default compression")
+        self._ensure_panoptic()
+        n = self._num_annotated
+        self._panoptic.resize(n + 1, axis=0)
+        self._panoptic.id.write_direct_chunk((n, 0, 0), encoded.chunk)
+        self._num_annotated += 1
+
+    def _append_panoptic(self, panoptic: np.ndarray, stem: str) -> None:
+        self._check_shape(panoptic.shape, stem)
         if not np.issubdtype(panoptic.dtype, np.integer):
             raise TypeError(f"frame {stem!r}: panoptic map must be integer, got {panoptic.dtype}")
+        self._ensure_panoptic()
+        n = self._num_annotated
+        self._panoptic.resize(n + 1, axis=0)
+        self._panoptic[n] = panoptic.astype(np.int32, copy=False)
+        self._num_annotated += 1
+
+    def _ensure_panoptic(self) -> None:
         if self._panoptic is None:
             self._panoptic = self._group.create_dataset(
                 schema.PANOPTIC,
@@ -125,10 +170,6 @@ class VideoWriter:
                 compression_opts=self._compression_opts,
                 shuffle=False,
             )
-        n = self._num_annotated
-        self._panoptic.resize(n + 1, axis=0)
-        self._panoptic[n] = panoptic.astype(np.int32, copy=False)
-        self._num_annotated += 1
 
     def _store_image(self, index: int, image: bytes) -> None:
         if self._images is None:
