@@ -275,11 +275,18 @@ def frame_size(task) -> tuple[int, int]:
     raise ConversionError("a frame has neither labels nor an image")
 
 
-def plan_cityscapes_vps(root: str | Path, split: str, state: str = "auto") -> SplitPlan:
-    """Scan a Cityscapes-VPS root into a plan of one split (nothing decoded yet)."""
+def plan_cityscapes_vps(
+    root: str | Path, split: str, state: str = "auto", labels_only: bool = False
+) -> SplitPlan:
+    """Scan a Cityscapes-VPS root into a plan of one split (nothing decoded yet).
+
+    ``labels_only`` leaves out images and unannotated frames (enough for scoring).
+    """
     root = Path(root)
     which = label_state(root, split, state)
-    images = {p.name[:10]: p for p in pngs(root / split / "img")}
+    if labels_only and which is None:
+        raise ConversionError(f"{root}: {split} has no labels; {expected_layout(root, split)}")
+    images = {} if labels_only else {p.name[:10]: p for p in pngs(root / split / "img")}
     if which == "prepared":
         frames = prepared_tasks(root, split, images)
     elif which == "raw":
@@ -290,7 +297,8 @@ def plan_cityscapes_vps(root: str | Path, split: str, state: str = "auto") -> Sp
         raise ConversionError(
             f"{root}: no frames found for {split}; {expected_layout(root, split)}"
         )
-    videos = video_plans(frames, dense_frames(root, split), annotated=which is not None)
+    dense = {} if labels_only else dense_frames(root, split)
+    videos = video_plans(frames, dense, annotated=which is not None)
     info = FileInfo(
         kind="groundtruth",
         dataset=cityscapes_vps.DATASET_NAME,
@@ -402,7 +410,8 @@ def convert_cityscapes_vps(
     workers: int = 1,
     progress: bool = False,
     overwrite: bool = False,
+    labels_only: bool = False,
 ) -> Path:
     """Convert one split of a Cityscapes-VPS root to a unified file."""
-    plan = plan_cityscapes_vps(root, split, state)
+    plan = plan_cityscapes_vps(root, split, state, labels_only)
     return write_split(plan, out, decode_frame, workers, progress, overwrite)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -186,3 +187,19 @@ def test_truncated_png(capsys, tmp_path, release):
     code, err = run_convert(capsys, root, tmp_path / "o.h5")
     assert code == 2 and path.name in err and "truncated" in err
     assert not list(tmp_path.glob("o.h5*"))
+
+
+def test_eval_accepts_a_dataset_root_as_gt(capsys, release, converted, tmp_path):
+    root, _ = release
+    gt = converted["prepared"]
+    pred = synth_predict(gt, tmp_path / "pred.h5", noise=0.4, seed=3)
+    submission = export_cityscapes_vps(pred, tmp_path / "submit", gt=gt)
+    args = ["eval", "--pred", str(submission), "--metrics", "vpq,pq"]
+    assert main([*args, "--gt", str(gt), "--json", str(tmp_path / "h5.json")]) == 0
+    code = main([*args, "--gt", str(root), "--split", "val", "--json", str(tmp_path / "dir.json")])
+    assert code == 0, capsys.readouterr().err
+    from_h5 = json.loads((tmp_path / "h5.json").read_text())
+    from_root = json.loads((tmp_path / "dir.json").read_text())
+    assert from_root["vpq"] == from_h5["vpq"] and from_root["pq"] == from_h5["pq"]
+    assert main([*args, "--gt", str(root)]) == 2
+    assert "give --split" in capsys.readouterr().err

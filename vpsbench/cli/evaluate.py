@@ -23,13 +23,20 @@ example:
   vpsbench eval --gt synth_val.h5 --pred pred.h5
   vpsbench eval --gt cityscapes_vps_val.h5 --pred submission.zip --json scores.json --report out/
   vpsbench eval --gt viper_val.h5 --pred pred.h5 --metrics vpq,stq --workers 2
+  vpsbench eval --gt data/cityscapes_vps --split val --pred submission.zip
 """
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the eval subcommand."""
     p = add_command(subparsers, "eval", "score a prediction (VPQ, PQ, STQ, VC, IDSW)", EVAL_HELP)
-    p.add_argument("--gt", required=True, type=Path, help="ground-truth unified .h5 file")
+    p.add_argument(
+        "--gt",
+        required=True,
+        type=Path,
+        help="ground-truth unified .h5 file, or a dataset root (with --split) converted on the fly",
+    )
+    p.add_argument("--split", help="split of a dataset root given as --gt (e.g. val)")
     p.add_argument("--pred", required=True, type=Path, help="prediction .h5, directory or zip")
     p.add_argument("--metrics", default="vpq,pq,stq,vc,idsw", help="comma-separated (default: all)")
     p.add_argument("--json", type=Path, help="write the summary JSON here")
@@ -81,16 +88,31 @@ def protocol_override(args: argparse.Namespace, gt_path: Path):
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from vpsbench.evaluation import evaluate
-    from vpsbench.report import write_report
+    from vpsbench.io.archive import PrivateDirectory
 
     if args.workers < 1:
         raise ValueError("--workers must be >= 1")
+    if not args.gt.is_dir():
+        return score(args, args.gt)
+    if not args.split:
+        raise ValueError(f"{args.gt} is a directory: give --split to convert that split")
+    from converters.detect import convert_for_scoring
+
+    with PrivateDirectory() as tmp:
+        gt = convert_for_scoring(args.gt, args.split, tmp / "gt.h5", args.workers, args.progress)
+        return score(args, gt)
+
+
+def score(args: argparse.Namespace, gt: Path) -> int:
+    """Evaluate, print the table, write the requested outputs."""
+    from vpsbench.evaluation import evaluate
+    from vpsbench.report import write_report
+
     result = evaluate(
-        args.gt,
+        gt,
         args.pred,
         metrics=args.metrics,
-        protocol=protocol_override(args, args.gt),
+        protocol=protocol_override(args, gt),
         workers=args.workers,
         progress=args.progress,
         vc_ns=tuple(args.vc_n),
