@@ -233,7 +233,7 @@ def test_invalid_label_space_and_values():
         STQ(LabelSpace(DIV, 1, (0, 1), frozenset()))
     with pytest.raises(ValueError, match="neither"):
         stq_of([row([1, 1])], [row([1, 7 * DIV])])
-    with pytest.raises(ValueError, match="different label spaces"):
+    with pytest.raises(ValueError, match="different settings"):
         STQ(BASIC).merge(STQ(LabelSpace(DIV, 255, (0, 1, 2), frozenset({0}))))
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vpsbench.metrics.core import LabelSpace, PairHistogram, VideoStats
+from vpsbench.metrics.core import LabelSpace, PairHistogram, VideoMetric, VideoStats
 from vpsbench.metrics.pq import category_index
 
 VC_MODES = ("corrected", "vspw_official")
@@ -71,7 +71,7 @@ def vc_clip_counts(
     return np.asarray(rows, np.int64).reshape(-1, 2)
 
 
-class VideoConsistency:
+class VideoConsistency(VideoMetric):
     """VSPW mVC_n: mean of |A ∩ B| / |A| over all clips pooled across videos (clip-weighted)."""
 
     name = "vc"
@@ -87,27 +87,17 @@ class VideoConsistency:
         self.ns = tuple(int(n) for n in ns)
         # The clip rows were already counted in this mode (vc_clip_counts); kept for the record.
         self.mode = mode
-        self.videos: dict[str, dict[int, np.ndarray]] = {}
+        super().__init__()
 
-    def update(self, video: VideoStats) -> None:
-        """Add one video's clip rows ``video.vc[n]`` for every n."""
-        if video.video_id in self.videos:
-            raise ValueError(f"video {video.video_id!r} was already added")
+    def summarize(self, video: VideoStats) -> dict[int, np.ndarray]:
+        """One video's clip rows ``video.vc[n]`` for every n."""
         missing = [n for n in self.ns if n not in video.vc]
         if missing:
             raise ValueError(f"video {video.video_id!r} has no VC clip counts for n={missing}")
-        self.videos[video.video_id] = {
-            n: np.asarray(video.vc[n], np.int64).reshape(-1, 2) for n in self.ns
-        }
+        return {n: np.asarray(video.vc[n], np.int64).reshape(-1, 2) for n in self.ns}
 
-    def merge(self, other: VideoConsistency) -> None:
-        """Add the videos of another instance (disjoint video ids, same n and mode)."""
-        if (other.ns, other.mode) != (self.ns, self.mode):
-            raise ValueError("cannot merge VC metrics with different clip lengths or modes")
-        duplicate = set(self.videos) & set(other.videos)
-        if duplicate:
-            raise ValueError(f"videos present in both: {sorted(duplicate)[:5]}")
-        self.videos.update(other.videos)
+    def settings(self) -> tuple:
+        return (self.ns, self.mode)
 
     @staticmethod
     def pooled(rows: np.ndarray) -> tuple[float | None, int]:
@@ -279,7 +269,7 @@ def video_track_counts(histograms: Sequence[PairHistogram], space: LabelSpace) -
     return counts
 
 
-class IdentitySwitches:
+class IdentitySwitches(VideoMetric):
     """CLEAR-MOT on masks (MOTS): TP, FP, FN, ID switches, fragmentations, MOTSA, sMOTSA, MOTSP."""
 
     name = "idsw"
@@ -290,20 +280,14 @@ class IdentitySwitches:
         if unknown:
             raise ValueError(f"thing ids {unknown} are not in the category table")
         self.space = space
-        self.videos: dict[str, TrackCounts] = {}
+        super().__init__()
 
-    def update(self, video: VideoStats) -> None:
-        """Add one video's per-class counts."""
-        if video.video_id in self.videos:
-            raise ValueError(f"video {video.video_id!r} was already added")
-        self.videos[video.video_id] = video_track_counts(video.histograms, self.space)
+    def summarize(self, video: VideoStats) -> TrackCounts:
+        """One video's per-class counts."""
+        return video_track_counts(video.histograms, self.space)
 
-    def merge(self, other: IdentitySwitches) -> None:
-        """Add the videos of another instance (disjoint video ids)."""
-        duplicate = set(self.videos) & set(other.videos)
-        if duplicate:
-            raise ValueError(f"videos present in both: {sorted(duplicate)[:5]}")
-        self.videos.update(other.videos)
+    def settings(self) -> tuple:
+        return (self.space,)
 
     def totals(self) -> TrackCounts:
         """Per-class counts summed over videos."""

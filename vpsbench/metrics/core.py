@@ -206,3 +206,39 @@ class VideoStats:
     stems: list[str]
     histograms: list[PairHistogram]
     vc: dict[int, np.ndarray]
+
+
+class VideoMetric:
+    """Base of every metric: one summary per video (from ``summarize``), kept by video id.
+
+    Keeping per-video summaries makes ``merge`` associative (disjoint videos can be scored in
+    separate processes, or machines, and combined) and gives the per-video tables.
+    """
+
+    name = ""
+
+    def __init__(self) -> None:
+        self.videos: dict[str, object] = {}
+
+    def settings(self) -> tuple:
+        """What must match for two instances to be merged."""
+        return ()
+
+    def summarize(self, video: VideoStats) -> object:
+        """The metric's summary of one video."""
+        raise NotImplementedError
+
+    def update(self, video: VideoStats) -> None:
+        """Add one video; each video may be added once."""
+        if video.video_id in self.videos:
+            raise ValueError(f"video {video.video_id!r} was already added")
+        self.videos[video.video_id] = self.summarize(video)
+
+    def merge(self, other: VideoMetric) -> None:
+        """Add the videos of another instance with the same settings (disjoint video ids)."""
+        if type(other) is not type(self) or other.settings() != self.settings():
+            raise ValueError(f"cannot merge {self.name} metrics with different settings")
+        duplicate = set(self.videos) & set(other.videos)
+        if duplicate:
+            raise ValueError(f"videos present in both: {sorted(duplicate)[:5]}")
+        self.videos.update(other.videos)

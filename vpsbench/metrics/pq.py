@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vpsbench.metrics.core import LabelSpace, PairHistogram, VideoStats
+from vpsbench.metrics.core import LabelSpace, PairHistogram, VideoMetric, VideoStats
 
 GROUPS = ("all", "things", "stuff")
 
@@ -173,7 +173,7 @@ def per_class_rows(counts: ClassCounts, space: LabelSpace, **extra) -> list[dict
     return rows
 
 
-class ImagePQ:
+class ImagePQ(VideoMetric):
     """Image-level PQ (panopticapi) over every annotated frame of every video."""
 
     name = "pq"
@@ -184,23 +184,17 @@ class ImagePQ:
         self.space = space
         self.excluded = tuple(excluded_category_ids)
         self.min_tube_area = min_tube_area
-        self.videos: dict[str, ClassCounts] = {}
+        super().__init__()
 
-    def update(self, video: VideoStats) -> None:
-        """Add the frame-level counts of one video."""
-        if video.video_id in self.videos:
-            raise ValueError(f"video {video.video_id!r} was already added")
+    def summarize(self, video: VideoStats) -> ClassCounts:
+        """The frame-level counts of one video."""
         counts = ClassCounts.zeros(len(self.space.category_ids))
         for hist in video.histograms:
             counts += match_segments(hist, self.space, self.min_tube_area)
-        self.videos[video.video_id] = counts
+        return counts
 
-    def merge(self, other: ImagePQ) -> None:
-        """Add the videos of another instance (disjoint video ids)."""
-        duplicate = set(self.videos) & set(other.videos)
-        if duplicate:
-            raise ValueError(f"videos present in both: {sorted(duplicate)[:5]}")
-        self.videos.update(other.videos)
+    def settings(self) -> tuple:
+        return (self.space, self.excluded, self.min_tube_area)
 
     def totals(self) -> ClassCounts:
         total = ClassCounts.zeros(len(self.space.category_ids))

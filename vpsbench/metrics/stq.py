@@ -22,7 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vpsbench.metrics.core import LabelSpace, PairHistogram, VideoStats, sum_histograms
+from vpsbench.metrics.core import (
+    LabelSpace,
+    PairHistogram,
+    VideoMetric,
+    VideoStats,
+    sum_histograms,
+)
 
 
 @dataclass
@@ -70,7 +76,7 @@ def association_sum(hist: PairHistogram, space: LabelSpace) -> tuple[float, int]
     return float(terms.sum()), len(gt_vals)
 
 
-class STQ:
+class STQ(VideoMetric):
     """Segmentation and Tracking Quality (deeplab2 numpy semantics), one sequence per video."""
 
     name = "stq"
@@ -88,7 +94,7 @@ class STQ:
         self.size = max(max_id, self.ignore_slot) + 1
         self._known = np.zeros(self.size, bool)
         self._known[ids] = True
-        self.videos: dict[str, SequenceState] = {}
+        super().__init__()
 
     def semantic_index(self, values: np.ndarray) -> np.ndarray:
         """Row/column of each panoptic value in the confusion matrix (void -> ignore slot)."""
@@ -113,24 +119,14 @@ class STQ:
             )
         return matrix
 
-    def update(self, video: VideoStats) -> None:
-        """Add one video as one STQ sequence."""
-        if video.video_id in self.videos:
-            raise ValueError(f"video {video.video_id!r} was already added")
+    def summarize(self, video: VideoStats) -> SequenceState:
+        """One video as one STQ sequence."""
         hist = _video_histogram(video)
         aq_sum, num_tracks = association_sum(hist, self.space)
-        self.videos[video.video_id] = SequenceState(
-            self.confusion_matrix(hist), aq_sum, num_tracks, len(video.histograms)
-        )
+        return SequenceState(self.confusion_matrix(hist), aq_sum, num_tracks, len(video.histograms))
 
-    def merge(self, other: STQ) -> None:
-        """Add the sequences of another instance (disjoint video ids, same label space)."""
-        if other.space != self.space:
-            raise ValueError("cannot merge STQ metrics over different label spaces")
-        duplicate = set(self.videos) & set(other.videos)
-        if duplicate:
-            raise ValueError(f"videos present in both: {sorted(duplicate)[:5]}")
-        self.videos.update(other.videos)
+    def settings(self) -> tuple:
+        return (self.space,)
 
     def _class_iou(self, confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(intersection, union, IoU) per class after zeroing the ignore row, as deeplab2."""

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from vpsbench.format.schema import Protocol
-from vpsbench.metrics.core import LabelSpace, PairHistogram, VideoStats, sum_histograms
+from vpsbench.metrics.core import (
+    LabelSpace,
+    PairHistogram,
+    VideoMetric,
+    VideoStats,
+    sum_histograms,
+)
 from vpsbench.metrics.pq import (
     GROUPS,
     ClassCounts,
@@ -37,7 +43,7 @@ def video_window_counts(
     return counts
 
 
-class VPQ:
+class VPQ(VideoMetric):
     """VPQ per window size and averaged over sizes; options default to a file's protocol."""
 
     name = "vpq"
@@ -59,7 +65,7 @@ class VPQ:
         self.k_labels = tuple(int(k) for k in k_labels)
         self.min_tube_area = int(min_tube_area)
         self.excluded = tuple(excluded_category_ids)
-        self.videos: dict[str, dict[int, ClassCounts]] = {}
+        super().__init__()
 
     @classmethod
     def from_protocol(cls, space: LabelSpace, protocol: Protocol) -> VPQ:
@@ -72,21 +78,15 @@ class VPQ:
             protocol.excluded_category_ids,
         )
 
-    def update(self, video: VideoStats) -> None:
-        """Add every window of every size of one video."""
-        if video.video_id in self.videos:
-            raise ValueError(f"video {video.video_id!r} was already added")
-        self.videos[video.video_id] = {
+    def summarize(self, video: VideoStats) -> dict[int, ClassCounts]:
+        """Per-class counts of every window of every size of one video."""
+        return {
             k: video_window_counts(video.histograms, self.space, n, self.min_tube_area)
             for n, k in zip(self.window_sizes, self.k_labels, strict=True)
         }
 
-    def merge(self, other: VPQ) -> None:
-        """Add the videos of another instance (disjoint video ids, same settings)."""
-        duplicate = set(self.videos) & set(other.videos)
-        if duplicate:
-            raise ValueError(f"videos present in both: {sorted(duplicate)[:5]}")
-        self.videos.update(other.videos)
+    def settings(self) -> tuple:
+        return (self.space, self.window_sizes, self.k_labels, self.min_tube_area, self.excluded)
 
     def totals(self) -> dict[int, ClassCounts]:
         """Per-class counts per k, summed over videos in the order they were added."""
