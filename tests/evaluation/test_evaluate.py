@@ -202,3 +202,15 @@ def test_gt_given_as_prediction_and_unknown_metric(tmp_path, toy_gt, shifted_pre
         vpsbench.evaluate(shifted_pred, toy_gt)
     with pytest.raises(EvaluationError, match="unknown metrics"):
         vpsbench.evaluate(toy_gt, shifted_pred, metrics="vpq,bogus")
+
+
+def test_float_label_maps_are_refused(tmp_path, toy_gt):
+    import h5py
+
+    pred = write_prediction(toy_gt, tmp_path / "float.h5", lambda v, r, g: g)
+    with h5py.File(pred, "r+") as f:
+        maps = f["videos/0001/panoptic"][()]
+        del f["videos/0001/panoptic"]
+        f.create_dataset("videos/0001/panoptic", data=maps.astype(np.float32), chunks=True)
+    with pytest.raises(EvaluationError, match="dtype float32 is not an integer type"):
+        vpsbench.evaluate(toy_gt, pred, metrics="vpq")
