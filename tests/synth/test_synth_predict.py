@@ -75,3 +75,15 @@ def test_deterministic_by_seed_and_ids_in_range(gt, tmp_path):
 def test_invalid_noise_is_refused(gt, tmp_path):
     with pytest.raises(ValueError, match="noise"):
         predict(gt, tmp_path, 1.5)
+
+
+def test_confusions_follow_the_category_table():
+    from vpsbench.datasets import viper
+    from vpsbench.synth.perturb import confusions
+
+    things = {c.name: c.id for c in viper.CATEGORIES if c.isthing}
+    pairs = confusions(things, {"car": "truck", "person": "rider", "van": "car"})
+    assert pairs == {things["car"]: things["truck"], things["van"]: things["car"]}
+    assert all(viper.CATEGORIES[b].isthing for b in pairs.values())
+    cyclic = confusions({"a": 3, "b": 5, "c": 9}, {"x": "y"})
+    assert cyclic == {3: 5, 5: 9, 9: 3}

@@ -188,8 +188,9 @@ def evaluate(
         source = stack.enter_context(open_predictions(pred, gt_file))
         ns = tuple(vc_ns) if "vc" in names else ()
         tasks = [
-            VideoTask(gt_path, source, vid, space.category_ids, ns, vc_mode)
-            for vid in gt_file.video_ids
+            VideoTask(gt_path, source, video.video_id, space.category_ids, ns, vc_mode)
+            for video in gt_file
+            if video.num_annotated > 0
         ]
         metric_objs = build_metrics(names, space, proto, vc_ns, vc_mode)
         for stats in iter_video_stats(tasks, workers, progress):

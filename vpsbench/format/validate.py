@@ -426,6 +426,8 @@ def pair_frame_problems(gt: VPSFile, pred: VPSFile) -> list[Problem]:
         )
     for video in gt:
         loc = f"/{schema.VIDEOS}/{video.video_id}"
+        if video.video_id not in pred_ids and video.num_annotated == 0:
+            continue  # nothing to predict in a video without annotated frames
         if video.video_id not in pred_ids:
             problems.append(Problem("pair_videos", loc, "video missing from the prediction"))
             continue

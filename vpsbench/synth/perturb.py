@@ -15,23 +15,14 @@ import numpy as np
 from tqdm import tqdm
 
 from vpsbench.format import FileInfo, GroundTruthRef, VPSFile, VPSWriter
-from vpsbench.synth.scene import (
-    BICYCLE,
-    BUS,
-    CAR,
-    MOTORCYCLE,
-    PERSON,
-    RIDER,
-    ROAD,
-    SIDEWALK,
-    TERRAIN,
-    TRUCK,
-    VEGETATION,
-)
 
-THING_CONFUSIONS = {CAR: TRUCK, TRUCK: CAR, BUS: TRUCK, PERSON: RIDER, RIDER: PERSON,
-                    BICYCLE: MOTORCYCLE, MOTORCYCLE: BICYCLE}  # fmt: skip
-STUFF_CONFUSIONS = {ROAD: SIDEWALK, SIDEWALK: ROAD, VEGETATION: TERRAIN, TERRAIN: VEGETATION}
+# Similar classes, by name, so that any category table (Cityscapes-VPS, VIPER, ...) gets them.
+THING_CONFUSIONS = {"car": "truck", "truck": "car", "bus": "truck", "van": "car",
+                    "person": "rider", "rider": "person", "bicycle": "motorcycle",
+                    "motorcycle": "bicycle"}  # fmt: skip
+STUFF_CONFUSIONS = {"road": "sidewalk", "sidewalk": "road", "vegitation": "terrain",
+                    "vegetation": "terrain", "terrain": "vegetation",
+                    "tree": "vegetation"}  # fmt: skip
 MAX_INSTANCE = 999
 
 
@@ -43,6 +34,31 @@ class Labels:
     void: int
     stuff_ids: np.ndarray
     thing_ids: np.ndarray
+    thing_confusions: dict[int, int]
+    stuff_confusions: dict[int, int]
+
+    @classmethod
+    def of(cls, gt: VPSFile) -> Labels:
+        """The encoding and class confusions of a GT file's category table."""
+        things = {c.name: c.id for c in gt.categories if c.isthing}
+        stuff = {c.name: c.id for c in gt.categories if not c.isthing}
+        return cls(
+            divisor=gt.info.label_divisor,
+            void=gt.info.void_label,
+            stuff_ids=np.array(sorted(stuff.values())),
+            thing_ids=np.array(sorted(things.values())),
+            thing_confusions=confusions(things, THING_CONFUSIONS),
+            stuff_confusions=confusions(stuff, STUFF_CONFUSIONS),
+        )
+
+
+def confusions(ids: dict[str, int], similar: dict[str, str]) -> dict[int, int]:
+    """Id pairs of similar classes present in the table; else each class -> the next one."""
+    pairs = {ids[a]: ids[b] for a, b in similar.items() if a in ids and b in ids}
+    if pairs or len(ids) < 2:
+        return pairs
+    order = sorted(ids.values())
+    return dict(zip(order, order[1:] + order[:1], strict=True))
 
 
 class IdPool:
@@ -67,15 +83,15 @@ class TrackPlan:
 
 
 def plan_tracks(
-    values: list[int], rows: int, noise: float, rng: np.random.Generator, divisor: int,
+    values: list[int], rows: int, noise: float, rng: np.random.Generator, labels: Labels,
     pool: IdPool,
 ) -> dict[int, TrackPlan]:  # fmt: skip
     """Decide, per GT thing value of a video, whether it is missed, confused or switched."""
     plans = {}
     for value in values:
-        category = value // divisor
-        if category in THING_CONFUSIONS and rng.random() < 0.3 * noise:
-            category = THING_CONFUSIONS[category]
+        category = value // labels.divisor
+        if category in labels.thing_confusions and rng.random() < 0.3 * noise:
+            category = labels.thing_confusions[category]
         switch_row, new_instance = None, None
         if rows > 1 and rng.random() < 0.5 * noise:
             new_instance = pool.take()
@@ -155,15 +171,15 @@ def shift_map(pan: np.ndarray, noise: float, rng: np.random.Generator, void: int
     return out
 
 
-def swap_stuff(pred: np.ndarray, rng: np.random.Generator, divisor: int, noise: float) -> None:
+def swap_stuff(pred: np.ndarray, rng: np.random.Generator, labels: Labels, noise: float) -> None:
     """Confuse similar stuff classes (road/sidewalk, vegetation/terrain) inside a rectangle
     whose size grows with noise."""
     h, w = pred.shape
     y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
     region = pred[y : y + int(h * noise / 2) + 1, x : x + int(w * noise / 2) + 1]
     before = region.copy()  # read from a copy so that swaps do not chain
-    for src, dst in STUFF_CONFUSIONS.items():
-        region[before == src * divisor] = dst * divisor
+    for src, dst in labels.stuff_confusions.items():
+        region[before == src * labels.divisor] = dst * labels.divisor
 
 
 def random_ellipse(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -176,13 +192,13 @@ def random_ellipse(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarr
 
 
 def add_spurious_blob(
-    pred: np.ndarray, rng: np.random.Generator, divisor: int, pool: IdPool
+    pred: np.ndarray, rng: np.random.Generator, labels: Labels, pool: IdPool
 ) -> None:
     """A small false object with an id no GT or other predicted object of the video uses."""
     instance = pool.take()
     if instance is not None:
-        category = int(rng.choice(list(THING_CONFUSIONS)))
-        pred[random_ellipse(pred.shape, rng)] = category * divisor + instance
+        category = int(rng.choice(labels.thing_ids))
+        pred[random_ellipse(pred.shape, rng)] = category * labels.divisor + instance
 
 
 def relabel_tracks(
@@ -220,10 +236,10 @@ def perturb_frame(
             steps = 1 + int(rng.integers(0, 1 + round(3 * noise)))
             jitter_boundary(pred, value, steps, rng, labels)
     if rng.random() < noise:
-        swap_stuff(pred, rng, labels.divisor, noise)
+        swap_stuff(pred, rng, labels, noise)
     pred = shift_map(pred, noise, rng, labels.void)
     if rng.random() < 0.6 * noise:
-        add_spurious_blob(pred, rng, labels.divisor, pool)
+        add_spurious_blob(pred, rng, labels, pool)
     if rng.random() < 0.3 * noise:
         pred[random_ellipse(pred.shape, rng)] = labels.void  # the model abstains here
     return pred
@@ -237,7 +253,7 @@ def predict_video(
     things = values[np.isin(values // labels.divisor, labels.thing_ids)]
     tracked = things[things % labels.divisor > 0]
     pool = IdPool(set((tracked % labels.divisor).tolist()))
-    plans = plan_tracks(tracked.tolist(), len(maps), noise, rng, labels.divisor, pool)
+    plans = plan_tracks(tracked.tolist(), len(maps), noise, rng, labels, pool)
     return [
         perturb_frame(frame, row, plans, noise, rng, labels, pool) for row, frame in enumerate(maps)
     ]
@@ -267,17 +283,14 @@ def synth_predict(
                 gt.info.dataset, gt.info.split, gt_path.name, gt.info.content_id
             ),
         )
-        labels = Labels(
-            divisor=gt.info.label_divisor,
-            void=gt.info.void_label,
-            stuff_ids=np.array([c.id for c in gt.categories if not c.isthing]),
-            thing_ids=np.array([c.id for c in gt.categories if c.isthing]),
-        )
+        labels = Labels.of(gt)
         with VPSWriter(
             out_path, info, gt.categories, None, gt.categories_source_json, overwrite=overwrite
         ) as writer:
             videos = tqdm(list(gt), desc="synth-predict", unit="video", disable=not progress)
             for index, video in enumerate(videos):
+                if video.num_annotated == 0:
+                    continue  # nothing to predict; a prediction file holds annotated frames only
                 rng = np.random.default_rng([seed, index])
                 preds = predict_video(video.load_panoptic(), noise, rng, labels)
                 with writer.video(video.video_id, video.height, video.width) as out:
