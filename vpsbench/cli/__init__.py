@@ -8,9 +8,9 @@ import traceback
 from collections.abc import Sequence
 
 from vpsbench import __version__
-from vpsbench.cli import check, convert, data, demo, evaluate
+from vpsbench.cli import check, convert, data, demo, evaluate, leaderboard
 
-COMMAND_MODULES = (demo, evaluate, convert, data, check)
+COMMAND_MODULES = (demo, evaluate, convert, data, check, leaderboard)
 
 DESCRIPTION = """\
 vpsbench: video panoptic segmentation benchmark toolkit.

@@ -1,0 +1,273 @@
+"""The leaderboard entry schema (version 1) and its validation, with one message per problem.
+
+An entry is one JSON object: a method's scores on one dataset split plus where they come from
+(a publication, or a run of vpsbench). docs/LEADERBOARD.md describes every field.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+SCHEMA_VERSION = 1
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,119}$")
+K_LABEL_PATTERN = re.compile(r"^(0|[1-9][0-9]{0,3})$")
+VC_KEY_PATTERN = re.compile(r"^vc_[1-9][0-9]{0,3}$")
+GROUPS = ("all", "things", "stuff")
+SOURCE_STATUSES = ("primary", "secondary", "unverified")
+MAX_TEXT = 2000
+
+TOP_REQUIRED = (
+    "schema",
+    "id",
+    "method",
+    "variant",
+    "dataset",
+    "split",
+    "metrics",
+    "source",
+    "verified",
+)
+TOP_OPTIONAL = ("protocol", "notes")
+PUBLISHED_REQUIRED = ("type", "citation", "url", "table", "status")
+REPRODUCED_REQUIRED = ("type", "vpsbench_version", "command", "seed", "commit", "date", "hardware")
+REPRODUCED_OPTIONAL = ("gt", "submission", "prediction_command")
+
+
+class EntryError(ValueError):
+    """An entry does not follow the schema; the message lists every problem with its field."""
+
+
+class Checker:
+    """Collects ``field: problem`` messages while an entry is walked."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def keys(self, obj: Any, where: str, required: tuple, optional: tuple = ()) -> bool:
+        """An object with the required keys and no others (typos such as "thing" are caught)."""
+        if not isinstance(obj, dict):
+            self.add(where, f"expected an object, got {type_name(obj)}")
+            return False
+        for key in required:
+            if key not in obj:
+                self.add(where, f'missing "{key}"')
+        unknown = sorted(set(obj) - set(required) - set(optional))
+        if unknown:
+            self.add(where, f"unknown keys {unknown}; allowed: {sorted({*required, *optional})}")
+        return True
+
+    def text(self, value: Any, where: str, nullable: bool = False, limit: int = MAX_TEXT) -> None:
+        if value is None and nullable:
+            return
+        if not isinstance(value, str) or not value.strip():
+            self.add(
+                where, f"expected a non-empty string{' or null' * nullable}, got {type_name(value)}"
+            )
+        elif len(value) > limit:
+            self.add(where, f"longer than {limit} characters")
+        elif any(ord(c) < 32 and c not in "\n\t" for c in value):
+            self.add(where, "contains control characters")
+
+    def number(self, value: Any, where: str, low: float | None, high: float | None) -> None:
+        """A finite JSON number within [low, high], or null (a score the source does not give)."""
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.add(where, f"expected a number or null, got {type_name(value)}")
+        elif not math.isfinite(value):
+            self.add(where, "expected a finite number")
+        elif (low is not None and value < low) or (high is not None and value > high):
+            self.add(where, f"{value} is outside [{low}, {high}]")
+
+    def count(self, value: Any, where: str) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.add(where, f"expected a non-negative integer or null, got {value!r}")
+
+
+def type_name(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def percent(check: Checker, value: Any, where: str) -> None:
+    check.number(value, where, 0.0, 100.0)
+
+
+def check_groups(check: Checker, obj: Any, where: str, keys: tuple = GROUPS) -> None:
+    """An object of optional percent scores (All/Things/Stuff, or STQ/AQ/SQ)."""
+    if check.keys(obj, where, (), keys):
+        for key in keys:
+            percent(check, obj.get(key), f"{where}.{key}")
+
+
+def check_vpq(check: Checker, vpq: Any, where: str) -> None:
+    """VPQ per window label k (the source's own labels, e.g. 0/5/10/15) and its mean."""
+    if not check.keys(vpq, where, (), ("k", *GROUPS)):
+        return
+    for group in GROUPS:
+        percent(check, vpq.get(group), f"{where}.{group}")
+    per_k = vpq.get("k", {})
+    if not isinstance(per_k, dict):
+        check.add(f"{where}.k", f"expected an object keyed by k label, got {type_name(per_k)}")
+        return
+    for label, scores in per_k.items():
+        if not K_LABEL_PATTERN.match(label):
+            check.add(f"{where}.k", f"k label {label!r} is not a non-negative integer")
+        check_groups(check, scores, f"{where}.k.{label}")
+
+
+def check_vc(check: Checker, vc: Any, where: str) -> None:
+    if not isinstance(vc, dict):
+        check.add(where, f"expected an object, got {type_name(vc)}")
+        return
+    for key, value in vc.items():
+        if not VC_KEY_PATTERN.match(key):
+            check.add(where, f"unknown key {key!r}; expected vc_<n>")
+        percent(check, value, f"{where}.{key}")
+
+
+def check_idsw(check: Checker, idsw: Any, where: str) -> None:
+    """CLEAR-MOT scores: MOTSA/sMOTSA can be negative, the switch counts are integers."""
+    if not check.keys(idsw, where, (), ("motsa", "smotsa", "motsp", "idsw", "frag")):
+        return
+    for key in ("motsa", "smotsa"):
+        check.number(idsw.get(key), f"{where}.{key}", None, 100.0)
+    percent(check, idsw.get("motsp"), f"{where}.motsp")
+    for key in ("idsw", "frag"):
+        check.count(idsw.get(key), f"{where}.{key}")
+
+
+METRIC_CHECKS: dict[str, Callable[[Checker, Any, str], None]] = {
+    "vpq": check_vpq,
+    "pq": check_groups,
+    "stq": lambda check, obj, where: check_groups(check, obj, where, ("stq", "aq", "sq")),
+    "vc": check_vc,
+    "idsw": check_idsw,
+}
+
+
+def scores_in(metrics: dict) -> list[float]:
+    """Every number in a metrics object (to require at least one)."""
+    found: list[float] = []
+    for value in metrics.values():
+        if isinstance(value, dict):
+            found += scores_in(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            found.append(value)
+    return found
+
+
+def check_metrics(check: Checker, metrics: Any) -> None:
+    if not check.keys(metrics, "metrics", (), tuple(METRIC_CHECKS)):
+        return
+    for name, validate in METRIC_CHECKS.items():
+        if name in metrics:
+            validate(check, metrics[name], f"metrics.{name}")
+    if not scores_in(metrics):
+        check.add("metrics", "no score at all; give at least one number")
+
+
+def check_url(check: Checker, url: Any, where: str) -> None:
+    """http(s) only: the URL becomes a link on the page (no javascript:, data: or file:)."""
+    check.text(url, where, nullable=True, limit=500)
+    if isinstance(url, str) and not re.match(r"^https?://[^\s\"'<>]+$", url):
+        check.add(where, f"{url!r} is not an http(s) URL")
+
+
+def check_published(check: Checker, source: dict) -> None:
+    check.keys(source, "source", PUBLISHED_REQUIRED)
+    check.text(source.get("citation"), "source.citation")
+    check_url(check, source.get("url"), "source.url")
+    check.text(source.get("table"), "source.table", nullable=True, limit=200)
+    if source.get("status") not in SOURCE_STATUSES:
+        check.add(
+            "source.status",
+            f"expected one of {list(SOURCE_STATUSES)}, got {source.get('status')!r}",
+        )
+
+
+def check_reproduced(check: Checker, source: dict) -> None:
+    check.keys(source, "source", REPRODUCED_REQUIRED, REPRODUCED_OPTIONAL)
+    for key in ("vpsbench_version", "command", "hardware"):
+        check.text(source.get(key), f"source.{key}")
+    check.text(source.get("commit"), "source.commit", nullable=True, limit=80)
+    check.text(source.get("prediction_command"), "source.prediction_command", nullable=True)
+    seed = source.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        check.add("source.seed", f"expected an integer or null, got {type_name(seed)}")
+    try:
+        datetime.datetime.fromisoformat(str(source.get("date")))
+    except ValueError:
+        check.add("source.date", f"expected an ISO 8601 date, got {source.get('date')!r}")
+    for key in ("gt", "submission"):
+        if key in source and not isinstance(source[key], dict):
+            check.add(f"source.{key}", f"expected an object, got {type_name(source[key])}")
+
+
+def check_source(check: Checker, entry: dict) -> None:
+    source = entry.get("source")
+    kind = source.get("type") if isinstance(source, dict) else None
+    if kind == "published":
+        check_published(check, source)
+        # The flag means "read from the primary source"; a recalled or aggregated number is not.
+        if entry.get("verified") is True and source.get("status") != "primary":
+            check.add("verified", 'true needs source.status "primary" (read from the source)')
+    elif kind == "reproduced":
+        check_reproduced(check, source)
+    else:
+        check.add("source", 'expected an object with "type": "published" or "reproduced"')
+
+
+def entry_problems(entry: Any) -> list[str]:
+    """Every schema problem of an entry (empty when valid)."""
+    check = Checker()
+    if not check.keys(entry, "entry", TOP_REQUIRED, TOP_OPTIONAL):
+        return check.problems
+    if entry.get("schema") != SCHEMA_VERSION:
+        check.add("schema", f"expected {SCHEMA_VERSION}, got {entry.get('schema')!r}")
+    if not isinstance(entry.get("id"), str) or not ID_PATTERN.match(entry["id"]):
+        check.add("id", f"{entry.get('id')!r} must match {ID_PATTERN.pattern}")
+    check.text(entry.get("method"), "method", limit=200)
+    check.text(entry.get("variant"), "variant", nullable=True, limit=200)
+    for key in ("dataset", "split"):
+        if not isinstance(entry.get(key), str) or not ID_PATTERN.match(entry[key]):
+            check.add(key, f"{entry.get(key)!r} must be lower-case letters, digits, . _ -")
+    if not isinstance(entry.get("verified"), bool):
+        check.add("verified", f"expected true or false, got {type_name(entry.get('verified'))}")
+    check_metrics(check, entry.get("metrics"))
+    check_source(check, entry)
+    if "protocol" in entry and not isinstance(entry["protocol"], dict):
+        check.add("protocol", f"expected an object, got {type_name(entry['protocol'])}")
+    check.text(entry.get("notes"), "notes", nullable=True, limit=5000)
+    return check.problems
+
+
+def validate_entry(entry: Any, where: str = "entry") -> dict:
+    """Return the entry if it is valid, else raise ``EntryError`` naming every problem."""
+    problems = entry_problems(entry)
+    if problems:
+        listed = "; ".join(problems[:8])
+        more = f" (and {len(problems) - 8} more)" if len(problems) > 8 else ""
+        raise EntryError(f"{where}: invalid leaderboard entry: {listed}{more}")
+    return entry
+
+
+def slug(*parts: str | None) -> str:
+    """A lower-case id from names: ``VPSNet-FuseTrack``, ``val`` -> ``vpsnet-fusetrack-val``."""
+    text = "-".join(p for p in parts if p).replace("+", "p")  # DVIS++ -> dvispp, not dvis
+    text = re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.")
+    return text[:120].rstrip("-.") or "entry"

@@ -1,0 +1,429 @@
+"""Scoring untrusted submissions and turning them into ``reproduced`` registry entries.
+
+A submission (unified HDF5 prediction, official-layout directory, or zip) is checked before a
+byte of label data is read: zips are extracted with limits into a private directory that is
+always removed, directories may hold only regular files, HDF5 files may not link outside
+themselves and must declare label maps of the GT's shape and an integer dtype. Nothing is ever
+unpickled. Every refusal is a ``SubmissionRejectedError`` with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import os
+import platform
+import shlex
+import shutil
+import stat
+import subprocess
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+
+from leaderboard.registry import DEFAULT_REGISTRY, add_entry, check_can_add
+from leaderboard.schema import GROUPS, SCHEMA_VERSION, VC_KEY_PATTERN, slug, validate_entry
+from vpsbench import __version__
+from vpsbench.io.archive import ArchiveLimits, PrivateDirectory, extract_archive
+from vpsbench.report.result import EvalResult, json_safe
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+IDSW_KEYS = ("motsa", "smotsa", "motsp", "idsw", "frag")
+
+
+class SubmissionRejectedError(ValueError):
+    """The submission is refused before or while scoring; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the submitter states about a run: names, seed, notes, how the prediction was made."""
+
+    method: str
+    variant: str | None = None
+    seed: int | None = None
+    notes: str | None = None
+    entry_id: str | None = None
+    prediction_command: str | None = None
+
+
+def reject(message: str) -> SubmissionRejectedError:
+    return SubmissionRejectedError(f"submission rejected: {message}")
+
+
+# --- checks before scoring -------------------------------------------------------------------
+
+
+def check_tree(root: Path, limits: ArchiveLimits) -> None:
+    """Only regular files and folders, within the file-count and total-size limits."""
+    count = total = 0
+    for dirpath, dirnames, filenames in os.walk(root):  # never follows links
+        for name in sorted(dirnames + filenames):
+            path = Path(dirpath) / name
+            info = path.lstat()
+            where = path.relative_to(root)
+            if stat.S_ISLNK(info.st_mode):
+                raise reject(f"symlink in the submission: {where}")
+            if stat.S_ISDIR(info.st_mode):
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                raise reject(f"special file in the submission: {where}")
+            count += 1
+            total += info.st_size
+            if count > limits.max_files:
+                raise reject(f"more than {limits.max_files} files in the submission")
+            if total > limits.max_total_bytes:
+                raise reject(f"the submission is larger than {mb(limits.max_total_bytes)}")
+
+
+def mb(size: float) -> str:
+    """A byte count for messages: 160.0 GB, 4.1 MB, 512 bytes."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size:.0f} bytes"
+
+
+def check_hdf5_links(f: h5py.File, limits: ArchiveLimits) -> None:
+    """No soft/external links, external or virtual storage, or oversized declared datasets.
+
+    An external link or a virtual dataset could point at the GT itself (a perfect score) or at
+    any file on the machine; the unified format uses none of them.
+    """
+    seen = 0
+
+    # h5py mangles exceptions raised inside a visitor; returning a value stops the walk.
+    def visit(name: str, link) -> str | None:
+        nonlocal seen
+        seen += 1
+        if seen > limits.max_files:
+            return f"{Path(f.filename).name}: more than {limits.max_files} HDF5 objects"
+        if not isinstance(link, h5py.HardLink):
+            kind = "external link" if isinstance(link, h5py.ExternalLink) else "soft link"
+            return f"/{name} is an HDF5 {kind}; links are not allowed in a prediction"
+        obj = f.get(name)
+        return storage_problem(obj, limits) if isinstance(obj, h5py.Dataset) else None
+
+    problem = f.visititems_links(visit)
+    if problem:
+        raise reject(problem)
+
+
+def storage_problem(ds: h5py.Dataset, limits: ArchiveLimits) -> str | None:
+    """Metadata only: where the data lives and how large it says it is."""
+    if ds.is_virtual:
+        return f"{ds.name} is a virtual dataset (it maps other files); not allowed"
+    if ds.external:
+        return f"{ds.name} stores its data in external files; not allowed"
+    declared = ds.size * ds.dtype.itemsize
+    if declared > limits.max_total_bytes:
+        return f"{ds.name} declares {mb(declared)} (limit {mb(limits.max_total_bytes)})"
+    return None
+
+
+def check_label_maps(pred: h5py.File, gt: h5py.File) -> None:
+    """Each predicted ``panoptic`` declares an integer dtype and at most the GT video's frames
+    of the GT's size, and each frame-table column at most the GT's frame count."""
+    videos = pred.get("videos")
+    if not isinstance(videos, h5py.Group):
+        raise reject(f"{Path(pred.filename).name}: no /videos group; not a unified prediction")
+    for vid, gt_video in gt["videos"].items():
+        video = videos.get(vid)
+        if video is None:
+            continue  # the evaluator names missing videos
+        if not isinstance(video, h5py.Group):
+            raise reject(f"/videos/{vid} is not a group")
+        frames = gt_video["frames/stem"].shape[0]
+        for column in video.get("frames", {}).values():
+            if column.ndim != 1 or column.shape[0] > frames:
+                raise reject(
+                    f"{column.name} declares shape {column.shape}; the GT video has {frames} frames"
+                )
+        # A GT video without annotated frames has no maps, and no predicted map is read.
+        if "panoptic" in video and "panoptic" in gt_video:
+            check_panoptic(video["panoptic"], gt_video["panoptic"], frames)
+
+
+def check_panoptic(ds: h5py.Group | h5py.Dataset, gt_ds: h5py.Dataset, frames: int) -> None:
+    """Dtype and shape as declared, before any element is read."""
+    if not isinstance(ds, h5py.Dataset):
+        raise reject(f"{ds.name} is not a dataset")
+    if ds.dtype.kind not in "iu" or ds.dtype.itemsize > 8:
+        raise reject(
+            f"{ds.name} declares dtype {ds.dtype}; label maps are integers "
+            f"({gt_ds.dtype} in the GT)"
+        )
+    height, width = gt_ds.shape[1:]
+    if ds.ndim != 3 or ds.shape[1:] != (height, width) or ds.shape[0] > frames:
+        raise reject(
+            f"{ds.name} declares shape {ds.shape}; the GT has at most {frames} maps "
+            f"of {height}x{width}"
+        )
+
+
+def check_hdf5(pred: Path, gt: Path, limits: ArchiveLimits) -> None:
+    """All HDF5 checks, reading metadata only (no label data, no pickles: h5py has none)."""
+    if pred.stat().st_size > limits.max_total_bytes:
+        raise reject(f"{pred.name} is larger than {mb(limits.max_total_bytes)}")
+    try:
+        with h5py.File(pred, "r") as f, h5py.File(gt, "r") as g:
+            check_hdf5_links(f, limits)
+            check_label_maps(f, g)
+    except SubmissionRejectedError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, AttributeError) as err:
+        raise reject(f"{pred.name}: unreadable HDF5 layout ({err})") from err
+
+
+def is_hdf5(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(8) == HDF5_SIGNATURE
+
+
+@contextlib.contextmanager
+def prepared_submission(path: Path, gt: Path, limits: ArchiveLimits) -> Iterator[Path]:
+    """The checked submission as a path ``vpsbench.evaluate`` can score.
+
+    A zip is extracted, and a directory copied, into a private directory, so that nothing can
+    change under the scorer after the checks.
+    """
+    try:
+        mode = path.stat().st_mode  # the path itself is the operator's choice: follow it
+    except OSError as err:
+        raise reject(f"{path}: no such file or directory") from err
+    if stat.S_ISDIR(mode):
+        check_tree(path, limits)
+        if (path / "pred.json").exists() or not (path / "submission.zip").exists():
+            with PrivateDirectory() as tmp:
+                shutil.copytree(path, tmp / "submission", symlinks=True)
+                check_tree(tmp, limits)
+                yield tmp / "submission"
+            return
+        path = path / "submission.zip"  # the official layout may ship the zip in a folder
+    elif not stat.S_ISREG(mode):
+        raise reject(f"{path.name} is not a regular file")
+    if is_hdf5(path):
+        check_hdf5(path, gt, limits)
+        yield path
+        return
+    if not zipfile.is_zipfile(path):
+        raise reject(f"{path.name} is not an HDF5 prediction, a zip or a submission directory")
+    if path.stat().st_size > limits.max_total_bytes:
+        raise reject(f"{path.name} is larger than {mb(limits.max_total_bytes)}")
+    with PrivateDirectory() as tmp:
+        extract_archive(path, tmp, limits)
+        check_tree(tmp, limits)
+        yield tmp
+
+
+def score_submission(
+    submission: str | Path,
+    gt: str | Path,
+    metrics: str | Sequence[str] | None = None,
+    workers: int = 1,
+    limits: ArchiveLimits | None = None,
+) -> EvalResult:
+    """Check an untrusted submission and score it against the GT with ``vpsbench.evaluate``."""
+    from vpsbench.evaluation import evaluate
+
+    gt_path = Path(gt)
+    if not gt_path.is_file():
+        raise FileNotFoundError(f"{gt_path}: no such GT file")
+    try:
+        with prepared_submission(Path(submission), gt_path, limits or ArchiveLimits()) as ready:
+            return evaluate(gt_path, ready, metrics=metrics, workers=workers)
+    except SubmissionRejectedError:
+        raise
+    except Exception as err:  # any failure on untrusted input is a refusal, in one line
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise reject(message) from err
+
+
+# --- the reproduced entry ---------------------------------------------------------------------
+
+
+def git_commit() -> str | None:
+    """The commit of this vpsbench checkout (``-dirty`` with local changes), if it is one."""
+    repo = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if dirty else commit
+
+
+def hardware() -> str:
+    """CPU model and count, memory, OS and Python: enough to compare run times."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = ""
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        memory = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB"
+    return (
+        f"{cpu} ({os.cpu_count()} logical CPUs){memory}, {platform.system()} "
+        f"{platform.release()} {platform.machine()}, Python {platform.python_version()}"
+    )
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, or of a folder's sorted (relative path, content digest) pairs."""
+    digest = hashlib.sha256()
+    if path.is_file():
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+    for item in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
+        digest.update(f"{item.relative_to(path).as_posix()}\0{file_digest(item)}\n".encode())
+    return digest.hexdigest()
+
+
+def metrics_from_summary(summary: dict) -> dict:
+    """The headline scores of an evaluator summary, in the registry's metric keys."""
+    out: dict = {}
+    if "vpq" in summary:
+        vpq = summary["vpq"]
+        per_k = {k: {g: v.get(g) for g in GROUPS} for k, v in vpq["k"].items()}
+        out["vpq"] = {"k": per_k, **{g: vpq.get(g) for g in GROUPS}}
+    if "pq" in summary:
+        out["pq"] = {g: summary["pq"].get(g) for g in GROUPS}
+    if "stq" in summary:
+        out["stq"] = {k: summary["stq"].get(k) for k in ("stq", "aq", "sq")}
+    if "vc" in summary:
+        out["vc"] = {k: v for k, v in summary["vc"].items() if VC_KEY_PATTERN.match(k)}
+    if "idsw" in summary:
+        out["idsw"] = {k: summary["idsw"].get(k) for k in IDSW_KEYS}
+    return json_safe(out)
+
+
+def score_command(
+    submission: str | Path, gt: str | Path, info: RunInfo, metrics: str | Sequence[str] | None
+) -> str:
+    """The ``vpsbench leaderboard score`` command line that gives the same entry."""
+    argv = ["vpsbench", "leaderboard", "score", str(submission), "--gt", str(gt)]
+    argv += ["--method", info.method]
+    if info.variant:
+        argv += ["--variant", info.variant]
+    if info.seed is not None:
+        argv += ["--seed", str(info.seed)]
+    if metrics:
+        argv += ["--metrics", metrics if isinstance(metrics, str) else ",".join(metrics)]
+    return shlex.join(argv)
+
+
+def default_entry_id(info: RunInfo, dataset: str, split: str) -> str:
+    return info.entry_id or slug(info.method, info.variant, dataset, split, "reproduced")
+
+
+def reproduced_entry(
+    result: EvalResult, info: RunInfo, submission: str | Path, command: str
+) -> dict:
+    """A validated ``reproduced`` entry for a scored submission."""
+    inputs = result.summary["inputs"]
+    source = {
+        "type": "reproduced",
+        "vpsbench_version": __version__,
+        "command": command,
+        "seed": info.seed,
+        "commit": git_commit(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "hardware": hardware(),
+        "gt": {
+            "file": Path(inputs["gt"]).name,
+            "content_id": inputs.get("gt_content_id"),
+            "videos": inputs.get("videos"),
+            "frames": inputs.get("frames"),
+        },
+        "submission": {
+            "file": Path(submission).name,
+            "format": inputs.get("pred_format"),
+            "sha256": file_digest(Path(submission)),
+        },
+        "prediction_command": info.prediction_command,
+    }
+    entry = {
+        "schema": SCHEMA_VERSION,
+        "id": default_entry_id(info, inputs["dataset"], inputs["split"]),
+        "method": info.method,
+        "variant": info.variant,
+        "dataset": inputs["dataset"],
+        "split": inputs["split"],
+        "metrics": metrics_from_summary(result.summary),
+        "protocol": result.summary.get("protocol", {}),
+        "source": source,
+        "verified": True,  # the numbers were computed here, from the submission itself
+    }
+    if info.notes:
+        entry["notes"] = info.notes
+    return validate_entry(entry)
+
+
+def gt_identity(gt: str | Path) -> tuple[str, str]:
+    """(dataset, split) recorded in a GT file."""
+    from vpsbench.format import VPSFile
+
+    with VPSFile(gt) as f:
+        return f.info.dataset, f.info.split
+
+
+def check_run_info(info: RunInfo, dataset: str, split: str) -> None:
+    """Refuse bad names before spending time on scoring."""
+    skeleton = {
+        "schema": SCHEMA_VERSION,
+        "id": default_entry_id(info, dataset, split),
+        "method": info.method,
+        "variant": info.variant,
+        "dataset": dataset,
+        "split": split,
+        "metrics": {"pq": {"all": 0.0}},
+        "verified": True,
+        "source": {
+            "type": "reproduced",
+            "vpsbench_version": __version__,
+            "command": "-",
+            "seed": info.seed,
+            "commit": None,
+            "date": "2000-01-01",
+            "hardware": "-",
+            "prediction_command": info.prediction_command,
+        },
+    }
+    if info.notes:
+        skeleton["notes"] = info.notes
+    validate_entry(skeleton, "the entry to add")
+
+
+def submit(
+    submission: str | Path,
+    gt: str | Path,
+    info: RunInfo,
+    registry: str | Path = DEFAULT_REGISTRY,
+    replace: bool = False,
+    metrics: str | Sequence[str] | None = None,
+    workers: int = 1,
+    limits: ArchiveLimits | None = None,
+) -> tuple[Path, dict, EvalResult]:
+    """Score a submission and add its ``reproduced`` entry; the registry changes only on success."""
+    if not Path(gt).is_file():
+        raise FileNotFoundError(f"{gt}: no such GT file")
+    dataset, split = gt_identity(gt)
+    check_run_info(info, dataset, split)
+    check_can_add(registry, default_entry_id(info, dataset, split), replace)
+    result = score_submission(submission, gt, metrics, workers, limits)
+    entry = reproduced_entry(result, info, submission, score_command(submission, gt, info, metrics))
+    return add_entry(entry, registry, replace), entry, result

@@ -1,0 +1,209 @@
+"""The leaderboard tables, one per dataset split, shared by the terminal, Markdown and HTML."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+DATASET_TITLES = {
+    "cityscapes_vps": "Cityscapes-VPS",
+    "viper": "VIPER",
+    "vipseg": "VIPSeg",
+    "kitti_step": "KITTI-STEP",
+    "cityscapes_dvps": "Cityscapes-DVPS",
+    "semkitti_dvps": "SemKITTI-DVPS",
+    "synth": "vpsbench synthetic",
+}
+# Caveats that hold for every number of a dataset (shown once under its tables).
+DATASET_CAVEATS = {
+    "cityscapes_vps": "Results computed before the Sept-2020 fixes of the Cityscapes-VPS ground "
+    "truth and evaluator are not comparable with the fixed evaluator, which vpsbench reproduces.",
+    "vipseg": "VIPSeg numbers from different papers are not always comparable: the k sets "
+    "({1,2,4,6,8} officially, {1,2,4,6} in some scripts), the short-video rule and evaluator "
+    "bugs differ, and STQ computed before 2022-10-28 is invalid.",
+}
+SPLIT_ORDER = ("val", "test")
+STATUS_LABELS = {
+    "primary": "verified",
+    "secondary": "unverified (secondary source)",
+    "unverified": "unverified (recalled)",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One entry as the tables show it."""
+
+    entry_id: str
+    method: str
+    variant: str
+    vpq_k: dict[str, float | None]
+    vpq: float | None
+    things: float | None
+    stuff: float | None
+    stq: float | None
+    kind: str  # "published" or "reproduced"
+    source: str  # short text of the source cell
+    source_title: str  # the full citation or command
+    url: str | None
+    verified: bool
+    badge: str  # "verified", "unverified (...)", "reproduced"
+    notes: str | None
+
+
+@dataclass
+class Table:
+    """The rows of one dataset split and the k labels any of them reports."""
+
+    dataset: str
+    split: str
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def table_id(self) -> str:
+        return f"lb-{self.dataset}-{self.split}"
+
+    @property
+    def title(self) -> str:
+        return f"{DATASET_TITLES.get(self.dataset, self.dataset)} · {self.split}"
+
+    @property
+    def k_labels(self) -> list[str]:
+        return sorted({k for row in self.rows for k in row.vpq_k}, key=int)
+
+    @property
+    def count_text(self) -> str:
+        return "1 entry" if len(self.rows) == 1 else f"{len(self.rows)} entries"
+
+    @property
+    def caveat(self) -> str | None:
+        return DATASET_CAVEATS.get(self.dataset)
+
+    def numbered_notes(self) -> tuple[list[int | None], list[str]]:
+        """Each row's footnote number (None without notes) and the distinct notes, in order."""
+        notes: list[str] = []
+        numbers: list[int | None] = []
+        for row in self.rows:
+            if row.notes and row.notes not in notes:
+                notes.append(row.notes)
+            numbers.append(notes.index(row.notes) + 1 if row.notes else None)
+        return numbers, notes
+
+
+def score(metrics: dict, *path: str) -> float | None:
+    """A nested metric value, or None where the entry does not give it."""
+    value = metrics
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def source_cell(entry: dict) -> tuple[str, str, str | None]:
+    """(short text, full text, link) of an entry's source."""
+    source = entry["source"]
+    if source["type"] == "reproduced":
+        commit = (source.get("commit") or "")[:7]
+        short = f"vpsbench {source['vpsbench_version']}" + (f" @{commit}" if commit else "")
+        return short, source["command"], None
+    citation = source["citation"]
+    short = citation if len(citation) <= 60 else citation[:57].rstrip() + "…"
+    where = f" ({source['table']})" if source.get("table") else ""
+    return short, citation + where, source.get("url")
+
+
+def make_row(entry: dict) -> Row:
+    metrics = entry["metrics"]
+    kind = entry["source"]["type"]
+    short, full, url = source_cell(entry)
+    badge = "reproduced" if kind == "reproduced" else STATUS_LABELS[entry["source"]["status"]]
+    return Row(
+        entry_id=entry["id"],
+        method=entry["method"],
+        variant=entry.get("variant") or "",
+        vpq_k={k: score(v, "all") for k, v in metrics.get("vpq", {}).get("k", {}).items()},
+        vpq=score(metrics, "vpq", "all"),
+        things=score(metrics, "vpq", "things"),
+        stuff=score(metrics, "vpq", "stuff"),
+        stq=score(metrics, "stq", "stq"),
+        kind=kind,
+        source=short,
+        source_title=full,
+        url=url,
+        verified=bool(entry["verified"]),
+        badge=badge,
+        notes=entry.get("notes"),
+    )
+
+
+def rank_key(row: Row) -> tuple:
+    """Best VPQ first; rows without VPQ after, by STQ; empty scores last."""
+    return (row.vpq is None, -(row.vpq or 0.0), row.stq is None, -(row.stq or 0.0), row.method)
+
+
+def dataset_key(dataset: str) -> tuple:
+    order = list(DATASET_TITLES)
+    return (order.index(dataset) if dataset in order else len(order), dataset)
+
+
+def split_key(split: str) -> tuple:
+    return (SPLIT_ORDER.index(split) if split in SPLIT_ORDER else len(SPLIT_ORDER), split)
+
+
+def build_tables(entries: Iterable[dict]) -> list[Table]:
+    """Entries grouped by dataset and split, each table ranked by VPQ."""
+    tables: dict[tuple[str, str], Table] = {}
+    for entry in entries:
+        key = (entry["dataset"], entry["split"])
+        tables.setdefault(key, Table(*key)).rows.append(make_row(entry))
+    ordered = sorted(tables.values(), key=lambda t: (dataset_key(t.dataset), split_key(t.split)))
+    for table in ordered:
+        table.rows.sort(key=rank_key)
+    return ordered
+
+
+def fmt(value: float | None) -> str:
+    """A score with the decimals it needs: one when that is exact (57.5), else two (60.61, and
+    reproduced scores); empty when the entry does not give it."""
+    if value is None:
+        return ""
+    return f"{value:.1f}" if abs(value * 10 - round(value * 10)) < 1e-6 else f"{value:.2f}"
+
+
+def score_columns(table: Table) -> list[tuple[str, str]]:
+    """(key, header) of the numeric columns of a table."""
+    columns = [(f"k{k}", f"k={k}") for k in table.k_labels]
+    return [*columns, ("vpq", "VPQ"), ("things", "Things"), ("stuff", "Stuff"), ("stq", "STQ")]
+
+
+def row_scores(row: Row, table: Table) -> list[float | None]:
+    """The numeric cells of a row, in ``score_columns`` order."""
+    return [row.vpq_k.get(k) for k in table.k_labels] + [row.vpq, row.things, row.stuff, row.stq]
+
+
+def formatted_scores(table: Table) -> list[list[str]]:
+    """Each row's score cells, each with the decimals it needs: padding 57.6 to 57.60 next to a
+    24.99 would claim a precision the source did not give."""
+    return [[fmt(v) for v in row_scores(row, table)] for row in table.rows]
+
+
+def render_console(tables: list[Table]) -> str:
+    """Plain-text tables for ``vpsbench leaderboard list``."""
+    blocks = []
+    for table in tables:
+        header = ["method", *(h for _, h in score_columns(table)), "status"]
+        lines = [header]
+        for row, scores in zip(table.rows, formatted_scores(table), strict=True):
+            name = f"{row.method} / {row.variant}" if row.variant else row.method
+            lines.append([name, *scores, row.badge])
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        text = [
+            "  ".join(
+                cell.ljust(w) if i in (0, len(line) - 1) else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+            ).rstrip()
+            for line in lines
+        ]
+        blocks.append(f"{table.title}  ({table.count_text})\n" + "\n".join(text))
+    return "\n\n".join(blocks) if blocks else "no entries"
