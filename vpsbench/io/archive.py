@@ -24,6 +24,14 @@ class ArchiveLimits:
     max_depth: int = 2  # a zip inside a zip (pan_pred.zip inside submission.zip)
 
 
+def human_size(num_bytes: float) -> str:
+    """A byte count as people read it: 512 B, 3.4 MB, 1.20 GB."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if num_bytes >= size:
+            return f"{num_bytes / size:.2f} {unit}"
+    return f"{int(num_bytes)} B"
+
+
 def check_member(info: zipfile.ZipInfo) -> None:
     """Reject names that escape the target directory, links and special files."""
     name = info.filename
@@ -55,7 +63,7 @@ def check_archive(archive: zipfile.ZipFile, limits: ArchiveLimits) -> None:
             )
     if total > limits.max_total_bytes:
         raise UnsafeArchiveError(
-            f"archive expands to {total / 1e9:.2f} GB (limit {limits.max_total_bytes / 1e9:.2f} GB)"
+            f"archive expands to {human_size(total)} (limit {human_size(limits.max_total_bytes)})"
         )
 
 
