@@ -107,7 +107,7 @@ def test_zip_bomb_compression_ratio(tmp_path, synth, refuse):
 def test_zip_total_size_limit(tmp_path, synth, refuse):
     path = crafted_zip(tmp_path / "big.zip", synth, [("pan_pred/z.bin", b"\0" * 2_000_000, None)])
     limits = ("--max-size-mb", "1", "--max-ratio", "1e9")
-    assert refuse(path, *limits) == "archive expands to 0.00 GB (limit 0.00 GB)"
+    assert refuse(path, *limits) == "archive expands to 2.01 MB (limit 1.00 MB)"
 
 
 def test_zip_file_count_limit(synth, refuse):
