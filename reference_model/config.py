@@ -1,0 +1,208 @@
+"""Configurations as plain dataclasses: model, data and training settings, and named presets.
+
+``synthetic-tiny`` trains on CPU in minutes; ``cityscapes-vps`` and ``viper`` are the paper's
+settings (vpsnet.md §2 and §6) for GPUs. A config travels inside every checkpoint (``asdict``),
+so inference rebuilds exactly the trained model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+VARIANTS = ("image", "fuse", "track", "fusetrack")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture and inference rules of VPSNet (defaults: the paper's R50-FPN setting)."""
+
+    variant: str = "fusetrack"  # image | fuse | track | fusetrack
+    num_stuff: int = 11  # semantic channels 0..num_stuff-1 are stuff, the rest things
+    num_things: int = 8
+    # Backbone + FPN.
+    backbone: str = "resnet50"
+    norm: str = "frozen_bn"  # frozen_bn (pretrained backbones) | gn (training from scratch)
+    trainable_layers: int = 3  # 3 = the official frozen_stages=1 (stem and layer1 frozen)
+    fpn_channels: int = 256
+    # RPN.
+    anchor_sizes: tuple[int, ...] = (32, 64, 128, 256, 512)
+    rpn_batch_size: int = 256
+    rpn_pre_nms_train: int = 2000
+    rpn_post_nms_train: int = 2000
+    rpn_pre_nms_test: int = 1000
+    rpn_post_nms_test: int = 1000
+    # Box, mask, semantic and track heads.
+    box_batch_size: int = 512
+    box_positive_fraction: float = 0.25
+    box_head_dim: int = 1024
+    mask_head_channels: int = 256
+    semantic_channels: int = 128
+    semantic_groups: int = 32
+    semantic_deform_layers: int = 3  # the last N of the 3 subnet convs are deformable
+    track_dim: int = 1024
+    # Fuse module (vpsnet.md §3).
+    corr_displacement: int = 4  # max displacement of the correlation at P2 (and of the coarse one)
+    flow_channels: int = 64
+    # Inference (vpsnet.md §4.3, §4.4, §5.3).
+    det_score_thresh: float = 0.6
+    det_nms_thresh: float = 0.5
+    max_detections: int = 100
+    mask_overlap_thresh: float = 0.3
+    stuff_area_limit: int = 2048  # pixels at 1024x2048; scaled with the image area
+    match_coeff: tuple[float, float, float] = (1.0, 2.0, 10.0)  # log score, box IoU, same label
+    iou_link_thresh: float = 0.3  # the image/fuse variants link ids by box IoU above this
+    # Loss weights.
+    loss_pano_weight: float = 0.5
+    loss_match_weight: float = 0.5
+    loss_flow_weight: float = 0.1  # photometric self-supervision of the light flow head
+
+    @property
+    def fuse(self) -> bool:
+        return self.variant in ("fuse", "fusetrack")
+
+    @property
+    def track(self) -> bool:
+        return self.variant in ("track", "fusetrack")
+
+    @property
+    def num_classes(self) -> int:
+        return self.num_stuff + self.num_things
+
+
+@dataclass
+class DataConfig:
+    """Pair sampling and augmentation (identical for the target and the reference frame)."""
+
+    scale_range: tuple[float, float] = (0.8, 1.5)  # resize ratio relative to base_scale
+    base_scale: float = 1.0  # resize of the stored frames before augmentation and at test time
+    crop: tuple[int, int] = (800, 1600)  # (height, width), multiples of 32
+    flip: bool = True
+    ref_offsets: tuple[int, ...] = (-1, 1)  # in annotated frames (±5 raw frames on Cityscapes-VPS)
+    min_instance_area: int = 16  # instances smaller than this after the crop are dropped
+    repeat: int = 8  # the dataset is repeated per epoch, as in the official configs
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation schedule (vpsnet.md §6.1 for the paper presets)."""
+
+    steps: int = 28800
+    batch_size: int = 1  # pairs per process
+    optimizer: str = "sgd"  # sgd | adamw
+    lr: float = 0.005
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_steps: int = 500
+    warmup_factor: float = 1.0 / 3
+    lr_steps: tuple[float, ...] = (8 / 12, 11 / 12)  # fractions of steps; lr x0.1 at each
+    grad_clip: float = 35.0
+    checkpoint_every: int = 2000
+    log_every: int = 20
+    workers: int = 2
+    seed: int = 0
+    amp: bool = True  # bf16 autocast, CUDA only
+
+
+@dataclass
+class Config:
+    """A complete, named configuration."""
+
+    name: str
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Config:
+        """Inverse of ``to_dict`` (lists from JSON or checkpoints become tuples again)."""
+
+        def build(kind, values: dict):
+            names = {f.name: f for f in dataclasses.fields(kind)}
+            kwargs = {
+                k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if k in names
+            }
+            return kind(**kwargs)
+
+        return cls(
+            name=data["name"],
+            model=build(ModelConfig, data["model"]),
+            data=build(DataConfig, data["data"]),
+            train=build(TrainConfig, data["train"]),
+        )
+
+
+def synthetic_tiny() -> Config:
+    """ResNet-18, narrow heads, 128x256 crops, trained from scratch on CPU in minutes."""
+    model = ModelConfig(
+        backbone="resnet18",
+        norm="gn",  # no pretrained weights: GroupNorm trains from scratch with batch 1-2
+        trainable_layers=5,
+        fpn_channels=64,
+        anchor_sizes=(16, 32, 64, 128, 256),
+        rpn_batch_size=128,
+        rpn_pre_nms_train=600,
+        rpn_post_nms_train=300,
+        rpn_pre_nms_test=300,
+        rpn_post_nms_test=150,
+        box_batch_size=128,
+        box_head_dim=256,
+        mask_head_channels=64,
+        semantic_channels=32,
+        semantic_groups=8,
+        semantic_deform_layers=1,  # deform_conv2d's CPU backward dominated the step time
+        track_dim=128,
+        flow_channels=32,
+        max_detections=30,
+        det_score_thresh=0.5,
+        stuff_area_limit=2048,
+    )
+    data = DataConfig(scale_range=(0.9, 1.25), crop=(128, 256), repeat=1, min_instance_area=12)
+    train = TrainConfig(
+        steps=1200,
+        batch_size=2,
+        optimizer="adamw",  # from scratch in ~1k steps: adaptive steps converge much faster
+        lr=1e-3,
+        weight_decay=1e-4,
+        warmup_steps=50,
+        warmup_factor=0.1,
+        lr_steps=(0.75, 0.92),
+        grad_clip=10.0,
+        checkpoint_every=200,
+        log_every=10,
+        workers=1,
+        amp=False,
+    )
+    return Config("synthetic-tiny", model, data, train)
+
+
+def cityscapes_vps() -> Config:
+    """The paper's Cityscapes-VPS stage-2 setting (fusetrack, R50-FPN, 800x1600 crops)."""
+    return Config("cityscapes-vps")
+
+
+def viper() -> Config:
+    """The VIPER setting: same recipe, VIPER's 13 stuff and 10 thing classes."""
+    config = Config("viper")
+    config.model.num_stuff, config.model.num_things = 13, 10
+    config.data.base_scale = 1024 / 1080  # 1080x1920 frames to Cityscapes' 1024-pixel height
+    config.train.steps = 2 * 28800
+    return config
+
+
+CONFIGS = {"synthetic-tiny": synthetic_tiny, "cityscapes-vps": cityscapes_vps, "viper": viper}
+
+
+def get_config(name: str, variant: str | None = None) -> Config:
+    """A fresh copy of the named preset, optionally with another variant."""
+    if name not in CONFIGS:
+        raise KeyError(f"unknown config {name!r}; choose from {', '.join(CONFIGS)}")
+    config = CONFIGS[name]()
+    if variant is not None:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        config.model.variant = variant
+    return config

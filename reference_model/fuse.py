@@ -1,0 +1,188 @@
+"""Fuse module (pixel level, vpsnet.md §3): gather, flow-align, attend, refine, redistribute.
+
+The official initial flow is a frozen FlowNet2 on the RGB frames. Here a light learned flow head
+estimates it from a correlation of the coarse P4 features of the two frames (see docs/MODEL.md for
+why), then the official residual estimator refines it at P2 exactly as in ``BFPTcea``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
+from torch import nn
+
+
+def gather(levels: list[torch.Tensor]) -> torch.Tensor:
+    """Mean of all levels, each resized (nearest) to the finest level's size."""
+    size = levels[0].shape[-2:]
+    return torch.stack([F.interpolate(x, size=size, mode="nearest") for x in levels]).mean(0)
+
+
+def correlation(a: torch.Tensor, b: torch.Tensor, max_disp: int) -> torch.Tensor:
+    """FlowNet correlation (kernel 1): channel-mean of a(p)·b(p+d) for every |d| <= max_disp.
+
+    A loop over the (2d+1)² shifts of a zero-padded ``b`` keeps memory at one map per shift and
+    works with autograd; channel (dy+d)·(2d+1) + (dx+d) holds the shift (dy, dx).
+    """
+    height, width = a.shape[-2:]
+    padded = F.pad(b, [max_disp] * 4)
+    maps = []
+    for dy in range(2 * max_disp + 1):
+        for dx in range(2 * max_disp + 1):
+            shifted = padded[..., dy : dy + height, dx : dx + width]
+            maps.append((a * shifted).mean(1))
+    return torch.stack(maps, 1)
+
+
+def warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Sample ``x`` at p + flow(p) (flow in pixels, channels (dx, dy)); zero flow is the identity.
+
+    The grid is built for align_corners=True and sampled with it (the official code mixed the
+    two conventions, a sub-pixel shift; vpsnet.md §8.4).
+    """
+    height, width = x.shape[-2:]
+    ys = torch.linspace(-1, 1, height, device=x.device, dtype=flow.dtype)
+    xs = torch.linspace(-1, 1, width, device=x.device, dtype=flow.dtype)
+    base = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)  # (H, W, 2) as (x, y)
+    scale = flow.new_tensor([max(width - 1, 1) / 2, max(height - 1, 1) / 2]).view(1, 2, 1, 1)
+    grid = base.unsqueeze(0) + (flow / scale).permute(0, 2, 3, 1)
+    return F.grid_sample(
+        x.float(), grid.float(), mode="bilinear", padding_mode="zeros", align_corners=True
+    )
+
+
+def resize_flow(flow: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of a flow field, with its values scaled to the new pixel size."""
+    height, width = flow.shape[-2:]
+    out = F.interpolate(flow, size=size, mode="bilinear", align_corners=False)
+    factor = flow.new_tensor([size[1] / width, size[0] / height]).view(1, 2, 1, 1)
+    return out * factor
+
+
+def estimator(in_channels: int, width: int) -> nn.Sequential:
+    """The official flow estimator shape: 3 conv3x3 + LeakyReLU(0.1), then conv3x3 to 2."""
+    layers: list[nn.Module] = []
+    for c_in, c_out in ((in_channels, width), (width, width), (width, width // 2)):
+        layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.LeakyReLU(0.1)]
+    layers.append(nn.Conv2d(width // 2, 2, 3, padding=1))
+    return nn.Sequential(*layers)
+
+
+class FlowHead(nn.Module):
+    """Light learned initial flow (target -> reference) from coarse P4 features, at P2 size."""
+
+    def __init__(self, channels: int, max_disp: int, width: int) -> None:
+        super().__init__()
+        self.max_disp = max_disp
+        self.net = estimator(channels + (2 * max_disp + 1) ** 2, width)
+
+    def forward(
+        self, target: torch.Tensor, reference: torch.Tensor, size: tuple[int, int]
+    ) -> torch.Tensor:
+        corr = correlation(target.float(), reference.float(), self.max_disp)
+        flow = self.net(torch.cat([target, corr.to(target.dtype)], 1))
+        return resize_flow(flow.float(), size)
+
+
+class TCEAFusion(nn.Module):
+    """Spatio-temporal attention fusion of the target and the aligned reference (§3.3)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        c = channels
+        self.t_att_1 = nn.Conv2d(c, c, 3, padding=1)  # embeds every frame (shared)
+        self.t_att_2 = nn.Conv2d(c, c, 3, padding=1)  # embeds the centre (target) frame
+        self.fea_fusion = nn.Conv2d(2 * c, c, 1)
+        self.s_att_1 = nn.Conv2d(2 * c, c, 1)
+        self.s_att_2 = nn.Conv2d(2 * c, c, 1)
+        self.s_att_3 = nn.Conv2d(c, c, 3, padding=1)
+        self.s_att_4 = nn.Conv2d(c, c, 3, padding=1)
+        self.s_att_add_1 = nn.Conv2d(c, c, 1)
+        self.s_att_add_2 = nn.Conv2d(c, c, 1)
+        self.lrelu = nn.LeakyReLU(0.1)
+
+    def forward(self, target: torch.Tensor, aligned: torch.Tensor) -> torch.Tensor:
+        e_ref = self.t_att_2(target)
+        # Raw (unnormalised) dot products, as in the official code; fp32 for the sum over C.
+        weights = [
+            torch.sigmoid((self.t_att_1(x).float() * e_ref.float()).sum(1, keepdim=True))
+            for x in (target, aligned)
+        ]
+        frames = torch.cat([target * weights[0].to(target), aligned * weights[1].to(target)], 1)
+        fused = self.lrelu(self.fea_fusion(frames))
+        att = self.lrelu(self.s_att_1(frames))
+        att = torch.cat(
+            [F.max_pool2d(att, 3, 2, 1), F.avg_pool2d(att, 3, 2, 1, count_include_pad=True)], 1
+        )
+        att = self.lrelu(self.s_att_3(self.lrelu(self.s_att_2(att))))
+        att = F.interpolate(att, size=fused.shape[-2:], mode="bilinear", align_corners=False)
+        att = self.s_att_4(att)
+        add = self.s_att_add_2(self.lrelu(self.s_att_add_1(att)))
+        return fused * torch.sigmoid(att) * 2 + add
+
+
+class FuseNeck(nn.Module):
+    """The extra neck ``BFPTcea``: fuses the reference frame into the target's FPN levels."""
+
+    def __init__(self, channels: int, max_disp: int = 4, flow_width: int = 64) -> None:
+        super().__init__()
+        self.max_disp = max_disp
+        self.flow_head = FlowHead(channels, max_disp, flow_width)
+        self.refine_flow = estimator(channels + (2 * max_disp + 1) ** 2 + 2, flow_width)
+        self.attention = TCEAFusion(channels)
+        self.refine = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU())
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
+        # Both flow outputs start at zero, i.e. at the identity alignment, so the untrained
+        # module fuses the reference in place instead of at random offsets.
+        for net in (self.flow_head.net, self.refine_flow):
+            nn.init.zeros_(net[-1].weight)
+
+    def forward(
+        self, feats: OrderedDict[str, torch.Tensor], ref_feats: OrderedDict[str, torch.Tensor]
+    ) -> tuple[OrderedDict[str, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+        """Fused target levels, and the (initial, residual) flows at P2 for the flow loss."""
+        levels, ref_levels = list(feats.values()), list(ref_feats.values())
+        target, reference = gather(levels), gather(ref_levels)
+        size = (target.shape[-2], target.shape[-1])
+        flow0 = self.flow_head(levels[2], ref_levels[2], size)
+        aligned = warp(reference, flow0)
+        corr = correlation(target.float(), aligned, self.max_disp)
+        flow1 = self.refine_flow(torch.cat([target, corr.to(target), flow0.to(target)], 1))
+        # A second warp of the already-warped map, not a warp by flow0 + flow1 (official).
+        aligned = warp(aligned, flow1.float()).to(target.dtype)
+        refined = self.refine(self.attention(target, aligned))
+        fused = OrderedDict(
+            (name, x + F.adaptive_max_pool2d(refined, x.shape[-2:])) for name, x in feats.items()
+        )
+        return fused, (flow0, flow1.float())
+
+
+def photometric_loss(
+    images: torch.Tensor, ref_images: torch.Tensor, flows: tuple[torch.Tensor, torch.Tensor]
+) -> torch.Tensor:
+    """Self-supervision of the learned flow: the warped reference image should match the target.
+
+    Images are compared at the flows' (P2) resolution, after the initial warp and after the
+    sequential second one, on pixels whose source lies inside the image.
+    """
+    flow0, flow1 = flows
+    size = flow0.shape[-2:]
+    target = F.adaptive_avg_pool2d(images.float(), size)
+    reference = F.adaptive_avg_pool2d(ref_images.float(), size)
+    ones = torch.ones_like(reference[:, :1])
+    loss = flow0.new_zeros(())
+    warped, valid = reference, ones
+    for flow in (flow0, flow1):
+        warped, valid = warp(warped, flow), warp(valid, flow)
+        mask = (valid > 0.999).float()
+        error = ((target - warped).abs().mean(1, keepdim=True) * mask).sum() / mask.sum().clamp(1)
+        smooth = (flow[..., 1:, :] - flow[..., :-1, :]).abs().mean() + (
+            flow[..., 1:] - flow[..., :-1]
+        ).abs().mean()
+        loss = loss + error + 0.1 * smooth
+    return loss

@@ -1,0 +1,135 @@
+"""Semantic head (UPSNet style, deformable) and the panoptic head's training logits and target.
+
+Panoptic inference (MaskROI, MaskRemoval, fusion) lives in ``panoptic.py``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
+from torch import nn
+from torchvision.ops import DeformConv2d
+
+# Instance logits outside their box: they never compete there (the official code uses 0 there,
+# which lets an instance claim far-away pixels whenever all stuff logits are negative).
+OUTSIDE = -1e4
+
+
+class DeformBlock(nn.Module):
+    """DeformConv3x3 (DCNv1, no bias) + GroupNorm + ReLU, offsets from a plain conv3x3.
+
+    With ``deformable=False`` a plain conv3x3 (no bias) takes its place: a cheaper option for
+    CPU configs, where deform_conv2d's backward pass is slow.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, groups: int, deformable: bool = True
+    ) -> None:
+        super().__init__()
+        self.offset = nn.Conv2d(in_channels, 18, 3, padding=1) if deformable else None
+        conv = DeformConv2d if deformable else nn.Conv2d
+        self.conv = conv(in_channels, out_channels, 3, padding=1, bias=False)
+        self.norm = nn.GroupNorm(groups, out_channels)
+        nn.init.xavier_uniform_(self.conv.weight)
+        if self.offset is not None:
+            # Zero offsets: start as a regular convolution (the official init lost this; §8.5).
+            nn.init.zeros_(self.offset.weight)
+            nn.init.zeros_(self.offset.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.offset is None:
+            return F.relu(self.norm(self.conv(x)))
+        # deform_conv2d has no reduced-precision kernel; run it in fp32 under autocast.
+        with torch.autocast(x.device.type, enabled=False):
+            out = self.conv(x.float(), self.offset(x.float()))
+        return F.relu(self.norm(out))
+
+
+class SemanticHead(nn.Module):
+    """UPSNet FPN semantic head: a level-shared deformable subnet on P2..P5, concat, 1x1 conv."""
+
+    def __init__(
+        self, in_channels: int, channels: int, num_classes: int, groups: int,
+        deform_layers: int = 3,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        widths = [(in_channels, in_channels), (in_channels, channels), (channels, channels)]
+        self.subnet = nn.Sequential(
+            *(
+                DeformBlock(c_in, c_out, groups, deformable=i >= 3 - deform_layers)
+                for i, (c_in, c_out) in enumerate(widths)
+            )
+        )
+        self.classifier = nn.Conv2d(4 * channels, num_classes, 1)
+        nn.init.xavier_uniform_(self.classifier.weight)
+        nn.init.zeros_(self.classifier.bias)
+
+    def forward(self, levels: list[torch.Tensor]) -> torch.Tensor:
+        """Class logits at P2 (1/4) resolution (``fcn_score``) from the four finest levels."""
+        size = levels[0].shape[-2:]
+        outs = [
+            F.interpolate(self.subnet(x), size=size, mode="bilinear", align_corners=False)
+            if i
+            else self.subnet(x)
+            for i, x in enumerate(levels[:4])
+        ]
+        return self.classifier(torch.cat(outs, 1))
+
+
+def box_span(box: torch.Tensor, height: int, width: int) -> tuple[int, int, int, int]:
+    """Integer pixel span (y0, y1, x0, x1), end exclusive, covering a box, clipped; never empty."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    x0 = min(max(math.floor(x0), 0), width - 1)
+    y0 = min(max(math.floor(y0), 0), height - 1)
+    x1 = min(max(math.ceil(x1), x0 + 1), width)
+    y1 = min(max(math.ceil(y1), y0 + 1), height)
+    return y0, y1, x0, x1
+
+
+def resize_mask_logit(logit: torch.Tensor, span: tuple[int, int, int, int]) -> torch.Tensor:
+    """A 28x28 mask logit bilinearly resized to the span's size (logits, not probabilities)."""
+    y0, y1, x0, x1 = span
+    return F.interpolate(logit[None, None], size=(y1 - y0, x1 - x0), mode="bilinear")[0, 0]
+
+
+def panoptic_logits(
+    sem_logits: torch.Tensor, mask_logits: torch.Tensor, boxes: torch.Tensor,
+    channels: torch.Tensor, num_stuff: int,
+) -> torch.Tensor:  # fmt: skip
+    """[num_stuff + N, H, W] logits: stuff, then per instance semantic + mask logit in its box.
+
+    ``sem_logits`` [C, H, W]; ``mask_logits`` [N, 28, 28] of each instance's class; ``boxes``
+    [N, 4] in the logits' pixel units; ``channels`` [N] the instances' semantic channels.
+    """
+    height, width = sem_logits.shape[-2:]
+    sem_logits = sem_logits.float()
+    out = [sem_logits[:num_stuff]]
+    for logit, box, channel in zip(mask_logits, boxes, channels.tolist(), strict=True):
+        y0, y1, x0, x1 = span = box_span(box, height, width)
+        inside = sem_logits[channel, y0:y1, x0:x1] + resize_mask_logit(logit.float(), span)
+        out.append(F.pad(inside, (x0, width - x1, y0, height - y1), value=OUTSIDE)[None])
+    return torch.cat(out, 0)
+
+
+def panoptic_target(
+    semantic: torch.Tensor, masks: torch.Tensor, num_stuff: int, ignore: int = 255
+) -> torch.Tensor:
+    """Panoptic GT at the logits' size: stuff classes, ``num_stuff + j`` under mask j, else ignore.
+
+    Thing pixels that no mask covers (crowd, dropped instances) are ignored; later masks
+    overwrite earlier ones, as in the official MaskMatching.
+    """
+    target = semantic.clone()
+    target[(semantic >= num_stuff) & (semantic != ignore)] = ignore
+    for j, mask in enumerate(masks):
+        target[mask.bool()] = num_stuff + j
+    return target
+
+
+def subsample(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Every k-th pixel of a label map or masks (..., H, W) down to ``size`` (k = H / h)."""
+    step_y = x.shape[-2] // size[0]
+    step_x = x.shape[-1] // size[1]
+    return x[..., ::step_y, ::step_x][..., : size[0], : size[1]]

@@ -1,0 +1,179 @@
+"""Video inference: every frame in temporal order, a unified prediction file for ``vpsbench eval``.
+
+    python -m reference_model.infer --checkpoint DIR/model_final.pt --data VAL.h5 -o PRED.h5
+
+Frames are processed one at a time; the previous frame's FPN features and the track memory are
+carried over (``VideoState``), so no frame is computed twice. Maps are written for the
+annotated frames, named by the GT's stems, as ``synth_predict`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
+from tqdm import tqdm
+
+from reference_model.backbone import normalize
+from reference_model.checkpoint import load_checkpoint
+from reference_model.config import VARIANTS
+from reference_model.data import LabelMap, to_tensor
+from reference_model.model import FramePrediction, VideoState, VPSNet
+from vpsbench.format import FileInfo, GroundTruthRef, VPSFile, VPSWriter
+
+
+def load_model(
+    checkpoint: str | os.PathLike, variant: str | None = None, device: str = "cpu"
+) -> tuple[VPSNet, dict]:
+    """The model in eval mode and the checkpoint dict. ``variant`` may drop parts of the trained
+    model (e.g. run a ``fusetrack`` checkpoint as ``fuse``), never add untrained ones."""
+    state = load_checkpoint(checkpoint, device)
+    config = state["config"]
+    if variant is not None:
+        config.model.variant = variant
+    model = VPSNet(config.model)
+    missing, _ = model.load_state_dict(state["model"], strict=False)
+    if missing:
+        raise ValueError(f"{checkpoint}: variant {variant!r} needs weights it lacks: {missing[:3]}")
+    return model.to(device).eval(), state
+
+
+def prepare(image: np.ndarray, scale: float) -> tuple[torch.Tensor, tuple[int, int]]:
+    """Normalised [1, 3, H', W'] padded to /32, and the unpadded size after ``scale``."""
+    tensor = to_tensor(image)[None]
+    if scale != 1.0:
+        size = (round(tensor.shape[-2] * scale), round(tensor.shape[-1] * scale))
+        tensor = F.interpolate(tensor, size=size, mode="bilinear", align_corners=False)
+    height, width = tensor.shape[-2:]
+    tensor = normalize(tensor)
+    tensor = F.pad(tensor, (0, -width % 32, 0, -height % 32))
+    return tensor, (height, width)
+
+
+class IdMap:
+    """Per video: (category, track id) -> instance id 1..999, numbered per category."""
+
+    def __init__(self, max_instance: int) -> None:
+        self.max_instance = max_instance
+        self.ids: dict[tuple[int, int], int] = {}
+        self.counts: dict[int, int] = {}
+
+    def __call__(self, category: int, track_id: int) -> int | None:
+        key = (category, track_id)
+        if key not in self.ids:
+            self.counts[category] = self.counts.get(category, 0) + 1
+            self.ids[key] = self.counts[category]
+        value = self.ids[key]
+        return value if value <= self.max_instance else None
+
+
+def to_panoptic(
+    pred: FramePrediction, labels: LabelMap, ids: IdMap, divisor: int, void: int
+) -> np.ndarray:
+    """category * divisor + instance (0 for stuff); void where the model abstains."""
+    table = np.array(labels.category_ids, np.int64)
+    classes = pred.classes.cpu().numpy()
+    instance = pred.instance.cpu().numpy()
+    out = np.full(classes.shape, void, np.int64)
+    stuff = (classes < labels.num_stuff) & (instance < 0)
+    out[stuff] = table[classes[stuff]] * divisor
+    for j, (track_id, channel) in enumerate(zip(pred.track_ids, pred.channels, strict=True)):
+        region = instance == j
+        category = int(table[channel])
+        number = ids(category, track_id)
+        if number is not None and region.any():
+            out[region] = category * divisor + number
+    return out.astype(np.int32)
+
+
+def resize_labels(panoptic: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest resize of a label map back to the GT size."""
+    if panoptic.shape == size:
+        return panoptic
+    tensor = torch.from_numpy(panoptic.astype(np.float64))[None, None]
+    return F.interpolate(tensor, size=size, mode="nearest")[0, 0].numpy().astype(np.int32)
+
+
+def predict_video(
+    model: VPSNet, video, labels: LabelMap, scale: float, divisor: int, void: int,
+    device: str = "cpu",
+) -> list[np.ndarray]:  # fmt: skip
+    """Panoptic maps of the annotated frames, running the model over all frames in order."""
+    state = VideoState()
+    ids = IdMap(divisor - 1)
+    annotated = set(video.annotated_indices.tolist())
+    last = max(annotated) if annotated else -1
+    maps = []
+    for index in range(last + 1):
+        image, size = prepare(video.image(index), scale)
+        pred = model.predict(image.to(device), state, size)
+        if index in annotated:
+            pan = to_panoptic(pred, labels, ids, divisor, void)
+            maps.append(resize_labels(pan, (video.height, video.width)))
+    return maps
+
+
+def infer(
+    checkpoint: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike,
+    variant: str | None = None, device: str = "cpu", progress: bool = True,
+    overwrite: bool = False,
+) -> Path:  # fmt: skip
+    """Write the prediction file of ``data`` (a GT file with images) to ``out``."""
+    model, state = load_model(checkpoint, variant, device)
+    labels: LabelMap = state["labels"]
+    scale = state["config"].data.base_scale
+    data = Path(data)
+    with VPSFile(data) as gt:
+        if LabelMap.from_categories(gt.categories) != labels:
+            raise ValueError(f"{data}: categories differ from the ones the model was trained on")
+        info = FileInfo(
+            kind="prediction",
+            dataset=gt.info.dataset,
+            split=gt.info.split,
+            label_divisor=gt.info.label_divisor,
+            ignore_label=gt.info.ignore_label,
+            source=f"reference_model VPSNet {model.config.variant} {Path(checkpoint).name} "
+            f"step {state['step']}",
+            predicts=GroundTruthRef(gt.info.dataset, gt.info.split, data.name, gt.info.content_id),
+        )
+        divisor, void = gt.info.label_divisor, gt.info.void_label
+        with VPSWriter(
+            out, info, gt.categories, None, gt.categories_source_json, overwrite=overwrite
+        ) as writer:
+            for video in tqdm(list(gt), desc="infer", unit="video", disable=not progress):
+                if video.num_annotated == 0:
+                    continue
+                maps = predict_video(model, video, labels, scale, divisor, void, device)
+                with writer.video(video.video_id, video.height, video.width) as target:
+                    for pan, i in zip(maps, video.annotated_indices, strict=True):
+                        target.add_frame(video.stems[i], int(video.source_frames[i]), pan)
+    return Path(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_model.infer",
+        description="Run a trained VPSNet over every video of a GT file; write predictions.",
+        epilog="example: python -m reference_model.infer --checkpoint runs/ft/model_final.pt "
+        "--data synth_val.h5 -o pred.h5 && vpsbench eval --gt synth_val.h5 --pred pred.h5",
+    )
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--data", required=True, help="unified ground-truth HDF5 with images")
+    parser.add_argument("-o", "--out", required=True, help="prediction file to write")
+    parser.add_argument("--variant", choices=VARIANTS, help="run a subset of the trained model")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--force", action="store_true", help="overwrite OUT")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    infer(args.checkpoint, args.data, args.out, args.variant, args.device,
+          progress=not args.no_progress, overwrite=args.force)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

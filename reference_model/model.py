@@ -1,0 +1,258 @@
+"""VPSNet: backbone + FPN, optional Fuse neck, RPN, box/mask/semantic heads, optional Track head.
+
+Training (``forward``) takes a batch of (target, reference) pairs and returns the loss dict of
+vpsnet.md §10. Video inference (``predict``) takes one frame at a time, in order, with a
+``VideoState`` that caches the previous frame's raw FPN features and the track memory.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
+from torch import nn
+from torchvision.models.detection.image_list import ImageList
+from torchvision.models.detection.roi_heads import maskrcnn_loss
+
+from reference_model.backbone import build_backbone
+from reference_model.config import ModelConfig
+from reference_model.detector import box_loss, build_roi_heads, build_rpn
+from reference_model.fuse import FuseNeck, photometric_loss
+from reference_model.heads import SemanticHead, panoptic_logits, panoptic_target, subsample
+from reference_model.panoptic import fuse_semantic, mask_removal, mask_roi_filter, panoptic_argmax
+from reference_model.track import (
+    IoULinker,
+    TrackHead,
+    TrackMemory,
+    affinity,
+    associate,
+    track_loss,
+    track_targets,
+)
+
+Features = OrderedDict[str, torch.Tensor]
+IGNORE = 255
+REFERENCE_AREA = 1024 * 2048  # the image area at which the stuff area limit is defined
+
+
+@dataclass
+class VideoState:
+    """What inference keeps between frames of one video."""
+
+    prev_feats: Features | None = None  # raw (unfused) FPN features of the previous frame
+    memory: TrackMemory = field(default_factory=TrackMemory)
+    linker: IoULinker = field(default_factory=IoULinker)
+
+
+@dataclass
+class FramePrediction:
+    """One frame's result: semantic channel per pixel (255 void), instance index per pixel
+    (-1 none) and, per instance index, its track id and semantic channel."""
+
+    classes: torch.Tensor
+    instance: torch.Tensor
+    track_ids: list[int]
+    channels: list[int]
+
+
+class VPSNet(nn.Module):
+    """The four variants of the paper's ablation: ``image``, ``fuse``, ``track``, ``fusetrack``."""
+
+    def __init__(self, config: ModelConfig, backbone_weights: str | Path | None = None) -> None:
+        super().__init__()
+        self.config = config
+        channels = config.fpn_channels
+        self.backbone = build_backbone(config, backbone_weights)
+        self.fuse_neck = (
+            FuseNeck(channels, config.corr_displacement, config.flow_channels)
+            if config.fuse
+            else None
+        )
+        self.rpn = build_rpn(config)
+        self.roi_heads = build_roi_heads(config)
+        self.semantic_head = SemanticHead(
+            channels, config.semantic_channels, config.num_classes, config.semantic_groups,
+            config.semantic_deform_layers,
+        )  # fmt: skip
+        self.track_head = TrackHead(channels * 7 * 7, config.track_dim) if config.track else None
+
+    @property
+    def uses_reference(self) -> bool:
+        return self.fuse_neck is not None or self.track_head is not None
+
+    def channel_of(self, labels: torch.Tensor) -> torch.Tensor:
+        """Detector class 1..K -> semantic channel (things follow the stuff channels)."""
+        return labels + self.config.num_stuff - 1
+
+    def mask_logits(
+        self, feats: Features, boxes: list[torch.Tensor], sizes: list[tuple[int, int]]
+    ) -> torch.Tensor:
+        """[N, K+1, 28, 28] mask logits of the boxes (concatenated over images)."""
+        heads = self.roi_heads
+        return heads.mask_predictor(heads.mask_head(heads.mask_roi_pool(feats, boxes, sizes)))
+
+    # ----------------------------------------------------------------------------- training
+
+    def forward(
+        self, images: torch.Tensor, targets: list[dict[str, torch.Tensor]],
+        ref_images: torch.Tensor | None = None,
+        ref_targets: list[dict[str, torch.Tensor]] | None = None,
+    ) -> dict[str, torch.Tensor]:  # fmt: skip
+        """Losses of a batch of pairs (normalised images padded to /32, per-image targets with
+        ``boxes``, ``labels`` (1..K), ``masks``, ``ids`` and ``semantic`` (channels, 255))."""
+        batch = len(images)
+        sizes = [(images.shape[-2], images.shape[-1])] * batch
+        if self.uses_reference:
+            if ref_images is None:
+                raise ValueError(f"the {self.config.variant} variant needs reference images")
+            # One Siamese backbone pass over both frames; both keep gradients (official).
+            both = self.backbone(torch.cat([images, ref_images]))
+            feats = OrderedDict((k, v[:batch]) for k, v in both.items())
+            ref_feats = OrderedDict((k, v[batch:]) for k, v in both.items())
+        else:
+            feats = self.backbone(images)
+        losses = {}
+        if self.fuse_neck is not None:
+            feats, flows = self.fuse_neck(feats, ref_feats)
+            losses["loss_flow"] = self.config.loss_flow_weight * photometric_loss(
+                images, ref_images, flows
+            )
+
+        sem_logits = self.semantic_head(list(feats.values()))
+        full = F.interpolate(sem_logits, size=sizes[0], mode="bilinear", align_corners=False)
+        semantic = torch.stack([t["semantic"] for t in targets])
+        losses["loss_segm"] = F.cross_entropy(full.float(), semantic, ignore_index=IGNORE)
+
+        proposals, rpn_losses = self.rpn(ImageList(images, sizes), feats, targets)
+        losses["loss_rpn_cls"] = rpn_losses["loss_objectness"]
+        losses["loss_rpn_bbox"] = rpn_losses["loss_rpn_box_reg"]
+
+        heads = self.roi_heads
+        proposals, matched, labels, reg_targets = heads.select_training_samples(proposals, targets)
+        roi_feats = heads.box_roi_pool(feats, proposals, sizes)
+        class_logits, box_regression = heads.box_predictor(heads.box_head(roi_feats))
+        losses["loss_cls"], losses["loss_bbox"] = box_loss(
+            class_logits, box_regression, labels, reg_targets
+        )
+
+        positive = [torch.where(lab > 0)[0] for lab in labels]
+        pos_boxes = [p[i] for p, i in zip(proposals, positive, strict=True)]
+        pos_matched = [m[i] for m, i in zip(matched, positive, strict=True)]
+        losses["loss_mask"] = maskrcnn_loss(
+            self.mask_logits(feats, pos_boxes, sizes),
+            pos_boxes,
+            [t["masks"] for t in targets],
+            [t["labels"] for t in targets],
+            pos_matched,
+        )
+
+        if self.track_head is not None:
+            losses["loss_match"] = self.config.loss_match_weight * self.track_losses(
+                roi_feats, ref_feats, matched, labels, targets, ref_targets, sizes
+            )
+        losses["loss_pano"] = self.config.loss_pano_weight * self.panoptic_loss(
+            feats, sem_logits, targets, sizes
+        )
+        return losses
+
+    def track_losses(
+        self, roi_feats: torch.Tensor, ref_feats: Features, matched: list[torch.Tensor],
+        labels: list[torch.Tensor], targets: list[dict], ref_targets: list[dict] | None,
+        sizes: list[tuple[int, int]],
+    ) -> torch.Tensor:  # fmt: skip
+        """Sampled target RoIs (fused features) against the reference GT boxes (raw features)."""
+        if ref_targets is None:
+            raise ValueError("the track head needs reference targets")
+        embeds = self.track_head(roi_feats).split([len(m) for m in matched])
+        ref_boxes = [t["boxes"] for t in ref_targets]
+        ref_embeds = self.track_head(self.roi_heads.box_roi_pool(ref_feats, ref_boxes, sizes))
+        ref_embeds = ref_embeds.split([len(b) for b in ref_boxes])
+        losses = []
+        for i, (target, ref_target) in enumerate(zip(targets, ref_targets, strict=True)):
+            pid, positive = track_targets(matched[i], labels[i], target["ids"], ref_target["ids"])
+            losses.append(track_loss(affinity(embeds[i], ref_embeds[i]), pid, positive))
+        return torch.stack(losses).mean()
+
+    def panoptic_loss(
+        self, feats: Features, sem_logits: torch.Tensor, targets: list[dict],
+        sizes: list[tuple[int, int]],
+    ) -> torch.Tensor:  # fmt: skip
+        """Panoptic head on the GT boxes at 1/4 resolution, one image at a time (§4.2, §8.7)."""
+        gt_boxes = [t["boxes"] for t in targets]
+        all_logits = self.mask_logits(feats, gt_boxes, sizes).split([len(b) for b in gt_boxes])
+        size = sem_logits.shape[-2:]
+        scale = size[0] / sizes[0][0]
+        losses = []
+        for logits, sem, target in zip(all_logits, sem_logits, targets, strict=True):
+            labels = target["labels"]
+            mask_logits = logits[torch.arange(len(labels), device=labels.device), labels]
+            channels = self.channel_of(labels)
+            pano = panoptic_logits(
+                sem, mask_logits, target["boxes"] * scale, channels, self.config.num_stuff
+            )
+            gt = panoptic_target(
+                subsample(target["semantic"], size),
+                subsample(target["masks"], size),
+                self.config.num_stuff,
+            )
+            losses.append(F.cross_entropy(pano[None], gt[None], ignore_index=IGNORE))
+        return torch.stack(losses).mean()
+
+    # ---------------------------------------------------------------------------- inference
+
+    @torch.no_grad()
+    def predict(
+        self, image: torch.Tensor, state: VideoState, size: tuple[int, int] | None = None
+    ) -> FramePrediction:
+        """Panoptic segmentation with track ids of one frame (normalised [1, 3, H, W] padded to
+        /32); ``size`` is the unpadded (height, width) to crop the result to."""
+        if self.training:
+            raise RuntimeError("VPSNet.predict needs eval mode (model.eval())")
+        config = self.config
+        padded = (image.shape[-2], image.shape[-1])
+        size = size or padded
+        raw = self.backbone(image)
+        feats = raw
+        if self.fuse_neck is not None:
+            # The previous frame's raw features are the reference; the first frame is its own.
+            feats, _ = self.fuse_neck(raw, state.prev_feats or raw)
+        state.prev_feats = raw
+
+        sem_logits = self.semantic_head(list(feats.values()))
+        sem = F.interpolate(sem_logits, size=padded, mode="bilinear", align_corners=False)[0]
+        proposals, _ = self.rpn(ImageList(image, [padded]), feats)
+        heads = self.roi_heads
+        roi_feats = heads.box_roi_pool(feats, proposals, [padded])
+        class_logits, box_regression = heads.box_predictor(heads.box_head(roi_feats))
+        dets = mask_roi_filter(
+            class_logits, box_regression, proposals[0], size, heads.box_coder,
+            config.det_score_thresh, config.det_nms_thresh, config.max_detections,
+        )  # fmt: skip
+
+        track_ids: list[int] = []
+        if self.track_head is not None:
+            embeds = self.track_head(heads.box_roi_pool(feats, [dets.boxes], [padded]))
+            track_ids = associate(
+                state.memory, embeds, dets.boxes, dets.scores, dets.labels, config.match_coeff
+            )
+        logits = self.mask_logits(feats, [dets.boxes], [padded])
+        logits = logits[torch.arange(len(dets), device=logits.device), dets.labels]
+        keep, pasted = mask_removal(logits, dets, size, config.mask_overlap_thresh)
+        kept = dets[keep]
+        channels = self.channel_of(kept.labels).tolist()
+        if self.track_head is not None:
+            track_ids = [track_ids[k] for k in keep]
+        else:
+            state.linker.threshold = config.iou_link_thresh
+            track_ids = state.linker(kept.boxes, kept.labels)
+
+        sem = sem[:, : size[0], : size[1]].float()
+        ids = panoptic_argmax(sem, pasted, channels, config.num_stuff)
+        area_limit = round(config.stuff_area_limit * size[0] * size[1] / REFERENCE_AREA)
+        classes, instance = fuse_semantic(
+            ids, sem.argmax(0), channels, config.num_stuff, area_limit
+        )
+        return FramePrediction(classes, instance, track_ids, channels)

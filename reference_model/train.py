@@ -1,0 +1,240 @@
+"""Train VPSNet on (target, reference) pairs of a unified HDF5 file.
+
+    python -m reference_model.train --config synthetic-tiny --data TRAIN.h5 --out DIR
+    torchrun --nproc_per_node 2 -m reference_model.train --config synthetic-tiny ...
+
+One process, or DistributedDataParallel under torchrun (gloo on CPU, nccl on GPU). Writes
+``DIR/last.pt`` (model, optimizer, step) every ``checkpoint_every`` steps and at the end,
+``DIR/model_final.pt`` (no optimizer), ``DIR/losses.csv`` and ``DIR/losses.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from tqdm import tqdm
+
+from reference_model.checkpoint import load_checkpoint, save_checkpoint
+from reference_model.config import CONFIGS, VARIANTS, Config, TrainConfig, get_config
+from reference_model.data import PairDataset, collate
+from reference_model.model import VPSNet
+
+
+def lr_at(step: int, config: TrainConfig) -> float:
+    """Linear warmup from ``warmup_factor``, then x0.1 at each fraction in ``lr_steps``."""
+    factor = 0.1 ** sum(step >= int(f * config.steps) for f in config.lr_steps)
+    if step < config.warmup_steps:
+        alpha = step / config.warmup_steps
+        factor *= config.warmup_factor * (1 - alpha) + alpha
+    return config.lr * factor
+
+
+def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}")
+
+
+def to_device(batch: dict, device: torch.device) -> dict:
+    """Move images and every target tensor of a collated batch."""
+    out = {}
+    for key, value in batch.items():
+        if isinstance(value, torch.Tensor):
+            out[key] = value.to(device, non_blocking=True)
+        else:
+            out[key] = [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in value]
+    return out
+
+
+def setup_distributed(device: torch.device) -> tuple[int, int]:
+    """(rank, world size); joins the torchrun group if launched by torchrun."""
+    if not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def plot_losses(csv_path: Path, png_path: Path) -> None:
+    """Loss curves (total and per term, smoothed) from the CSV, with the Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    keys = [k for k in rows[0] if k.startswith("loss")]
+    steps = [int(r["step"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for key in keys:
+        values = [float(r[key]) for r in rows]
+        width = max(1, len(values) // 50)
+        smooth = [sum(values[max(0, i - width) : i + 1]) / len(values[max(0, i - width) : i + 1])
+                  for i in range(len(values))]  # fmt: skip
+        ax.plot(steps, smooth, label=key, linewidth=2.0 if key == "loss" else 1.0)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+
+
+def train(
+    config: Config, data: str | os.PathLike, out: str | os.PathLike, resume: bool = False,
+    backbone_weights: str | None = None, device: str | None = None, progress: bool = True,
+) -> VPSNet:  # fmt: skip
+    """Train (or resume) and return the unwrapped model; rank 0 writes all outputs."""
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    rank, world = setup_distributed(dev)
+    if dev.type == "cuda" and world > 1:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+        torch.cuda.set_device(dev)
+    elif world > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
+    tc = config.train
+    torch.manual_seed(tc.seed)  # identical initial weights on every rank
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    dataset = PairDataset(data, config.data)
+    config.model.num_stuff = dataset.labels.num_stuff
+    config.model.num_things = dataset.labels.num_things
+    model = VPSNet(config.model, backbone_weights).to(dev)
+    optimizer = build_optimizer(model, tc)
+    step = 0
+    last = out / "last.pt"
+    if resume and last.exists():
+        state = load_checkpoint(last, dev)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+    torch.manual_seed(tc.seed + 1000 * rank + step)  # different augmentation per rank/resume
+    ddp = (
+        DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        if world > 1
+        else model
+    )
+
+    if world > 1:
+        sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=tc.seed)
+    else:
+        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(tc.seed + step))
+    loader = DataLoader(
+        dataset, tc.batch_size, sampler=sampler, num_workers=tc.workers, collate_fn=collate,
+        drop_last=True, persistent_workers=tc.workers > 0, pin_memory=dev.type == "cuda",
+    )  # fmt: skip
+    if len(loader) == 0:
+        raise ValueError(f"{data}: fewer pairs ({len(dataset)}) than the batch size")
+    amp = tc.amp and dev.type == "cuda"
+    csv_path = out / "losses.csv"
+    writer = None
+    if rank == 0:
+        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+        csv_file = open(csv_path, "a" if resume and csv_path.exists() else "w", newline="")  # noqa: SIM115
+        writer = csv.writer(csv_file)
+    header_written = resume and csv_path.exists() and csv_path.stat().st_size > 0
+    bar = tqdm(total=tc.steps, initial=step, disable=not progress or rank != 0, unit="step")
+    model.train()
+    epoch = step // len(loader)
+    started = time.time()
+    while step < tc.steps:
+        if isinstance(sampler, DistributedSampler):
+            sampler.set_epoch(epoch)
+        for batch in loader:
+            if step >= tc.steps:
+                break
+            batch = to_device(batch, dev)
+            lr = lr_at(step, tc)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+                losses = ddp(batch["images"], batch["targets"],
+                             batch["ref_images"], batch["ref_targets"])  # fmt: skip
+            loss = sum(losses.values())
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"step {step}: non-finite loss {losses}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            optimizer.step()
+            step += 1
+            bar.update(1)
+            if rank == 0:
+                if not header_written:
+                    writer.writerow(["step", "lr", "loss", *losses, "seconds"])
+                    header_written = True
+                values = [f"{v.item():.5f}" for v in losses.values()]
+                elapsed = f"{time.time() - started:.1f}"
+                writer.writerow([step, f"{lr:.6g}", f"{loss.item():.5f}", *values, elapsed])
+                if step % tc.log_every == 0:
+                    bar.set_postfix(loss=f"{loss.item():.3f}")
+                    csv_file.flush()
+                if step % tc.checkpoint_every == 0 or step == tc.steps:
+                    save_checkpoint(last, model, config, dataset.labels, step, optimizer)
+        epoch += 1
+    bar.close()
+    if rank == 0:
+        csv_file.close()
+        save_checkpoint(last, model, config, dataset.labels, step, optimizer)
+        save_checkpoint(out / "model_final.pt", model, config, dataset.labels, step)
+        plot_losses(csv_path, out / "losses.png")
+    return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_model.train",
+        description="Train the reference VPSNet.",
+        epilog="example: python -m reference_model.train --config synthetic-tiny "
+        "--data synth_train.h5 --out runs/fusetrack --variant fusetrack",
+    )
+    parser.add_argument("--config", default="synthetic-tiny", choices=sorted(CONFIGS))
+    parser.add_argument("--data", required=True, help="unified ground-truth HDF5 with images")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--variant", choices=VARIANTS, help="override the config's variant")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("--steps", type=int, help="override the number of steps")
+    parser.add_argument("--batch-size", type=int, help="pairs per process")
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--workers", type=int, help="DataLoader workers per process")
+    parser.add_argument("--checkpoint-every", type=int)
+    parser.add_argument("--backbone-weights", help="local ResNet state dict (never downloaded)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    config = get_config(args.config, args.variant)
+    for key in ("steps", "batch_size", "lr", "seed", "workers", "checkpoint_every"):
+        if getattr(args, key) is not None:
+            setattr(config.train, key, getattr(args, key))
+    train(config, args.data, args.out, args.resume, args.backbone_weights, args.device,
+          progress=not args.no_progress)  # fmt: skip
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

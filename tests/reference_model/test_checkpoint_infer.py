@@ -1,0 +1,90 @@
+"""Checkpoint round trip, and inference writing a prediction file the evaluator accepts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from model_fixtures import make_batch, synth_file, tiny_config
+
+import vpsbench
+from reference_model.checkpoint import load_checkpoint, save_checkpoint
+from reference_model.config import Config
+from reference_model.data import LabelMap
+from reference_model.infer import infer, load_model
+from reference_model.infer import main as infer_main
+from reference_model.model import VideoState, VPSNet
+from reference_model.train import build_optimizer
+from vpsbench.datasets import cityscapes_vps
+from vpsbench.format import VPSFile
+from vpsbench.format.validate import validate_pair
+
+LABELS = LabelMap.from_categories(cityscapes_vps.CATEGORIES)
+
+
+def trained_a_little(config: Config) -> tuple[VPSNet, torch.optim.Optimizer]:
+    """A model moved away from its initialisation by two optimiser steps."""
+    torch.manual_seed(0)
+    model = VPSNet(config.model)
+    optimizer = build_optimizer(model, config.train)
+    batch = make_batch()
+    for _ in range(2):
+        optimizer.zero_grad()
+        losses = model(batch["images"], batch["targets"], batch["ref_images"],
+                       batch["ref_targets"])  # fmt: skip
+        sum(losses.values()).backward()
+        optimizer.step()
+    return model, optimizer
+
+
+def test_save_load_gives_identical_outputs(tmp_path):
+    config = tiny_config("fusetrack")
+    model, optimizer = trained_a_little(config)
+    path = save_checkpoint(tmp_path / "ckpt.pt", model, config, LABELS, 2, optimizer)
+    state = load_checkpoint(path)
+    assert state["step"] == 2 and state["labels"] == LABELS
+    assert state["config"] == config
+    assert "optimizer" in state
+    loaded, _ = load_model(path)
+    model.eval()
+    model.config.det_score_thresh = loaded.config.det_score_thresh = 0.0
+    images = make_batch()["images"]
+    states = VideoState(), VideoState()
+    for shift in (0, 1):
+        frame = images.roll(shift, -1)
+        a, b = model.predict(frame, states[0]), loaded.predict(frame, states[1])
+        assert torch.equal(a.classes, b.classes) and torch.equal(a.instance, b.instance)
+        assert a.track_ids == b.track_ids and a.channels == b.channels
+    feats = model.backbone(images)
+    torch.testing.assert_close(loaded.backbone(images), feats, rtol=0, atol=0)
+
+
+def test_variant_can_drop_but_not_add_parts(tmp_path):
+    config = tiny_config("fuse")
+    model, _ = trained_a_little(config)
+    path = save_checkpoint(tmp_path / "fuse.pt", model, config, LABELS, 2)
+    image_model, _ = load_model(path, variant="image")
+    assert image_model.fuse_neck is None
+    with pytest.raises(ValueError, match="lacks"):
+        load_model(path, variant="fusetrack")
+
+
+@pytest.mark.parametrize("variant", ["image", "fusetrack"])
+def test_inference_writes_valid_prediction(tmp_path, variant):
+    gt = synth_file(tmp_path / "gt.h5", split="val", videos=2, frames=10)
+    config = tiny_config(variant)
+    config.model.det_score_thresh = 0.05  # exercise the instance path of an untrained model
+    model, _ = trained_a_little(config)
+    ckpt = save_checkpoint(tmp_path / "m.pt", model, config, LABELS, 2)
+    pred = tmp_path / "pred.h5"
+    assert infer_main(["--checkpoint", str(ckpt), "--data", str(gt), "-o", str(pred),
+                       "--no-progress"]) == 0  # fmt: skip
+    with VPSFile(gt) as g, VPSFile(pred) as p:
+        assert validate_pair(g, p) == []
+        assert p.video_ids == g.video_ids
+        assert len(p.video("0001").annotated_indices) == 2
+    result = vpsbench.evaluate(gt, pred, metrics="vpq,pq,stq")
+    # Two annotated frames per video: VPQ is defined for k = 0 and 5 only.
+    assert 0 <= result.summary["vpq"]["k"]["5"]["all"] <= 100
+    assert 0 <= result.summary["pq"]["all"] <= 100
+    with pytest.raises(FileExistsError):
+        infer(ckpt, gt, pred, progress=False)

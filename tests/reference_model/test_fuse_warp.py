@@ -1,0 +1,56 @@
+"""Flow warping, correlation and the Fuse neck's shapes."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+
+from reference_model.fuse import FuseNeck, correlation, gather, resize_flow, warp
+
+
+def test_zero_flow_is_identity():
+    x = torch.randn(2, 5, 9, 14)
+    out = warp(x, torch.zeros(2, 2, 9, 14))
+    torch.testing.assert_close(out, x, atol=1e-5, rtol=0)
+
+
+def test_integer_flow_shifts():
+    x = torch.randn(1, 3, 8, 10)
+    flow = torch.zeros(1, 2, 8, 10)
+    flow[:, 0] = 2.0  # dx = +2: output(p) = input(p + (2, 0))
+    flow[:, 1] = -1.0  # dy = -1
+    out = warp(x, flow)
+    torch.testing.assert_close(out[:, :, 1:, :-2], x[:, :, :-1, 2:], atol=1e-5, rtol=0)
+    assert out[:, :, 0].abs().max() < 1e-6  # sampled from outside: zero padding
+    assert out[:, :, :, -2:].abs().max() < 1e-6
+
+
+def test_resize_flow_scales_values():
+    flow = torch.ones(1, 2, 4, 8)
+    out = resize_flow(flow, (16, 16))
+    assert out.shape == (1, 2, 16, 16)
+    torch.testing.assert_close(out[:, 0], torch.full((1, 16, 16), 2.0))
+    torch.testing.assert_close(out[:, 1], torch.full((1, 16, 16), 4.0))
+
+
+def test_correlation_layout():
+    a, b = torch.randn(1, 4, 6, 7), torch.randn(1, 4, 6, 7)
+    corr = correlation(a, b, 2)
+    assert corr.shape == (1, 25, 6, 7)
+    torch.testing.assert_close(corr[:, 12], (a * b).mean(1))  # zero displacement in the middle
+    # Channel (dy+2)*5 + (dx+2) with dy=0, dx=1 compares a(y, x) with b(y, x+1).
+    torch.testing.assert_close(corr[:, 13, :, :-1], (a[..., :-1] * b[..., 1:]).mean(1))
+
+
+def test_gather_and_fuse_shapes():
+    sizes = [(16, 32), (8, 16), (4, 8), (2, 4), (1, 2)]
+    feats = OrderedDict((str(i), torch.randn(1, 8, *s)) for i, s in enumerate(sizes))
+    ref = OrderedDict((k, torch.randn_like(v)) for k, v in feats.items())
+    assert gather(list(feats.values())).shape == (1, 8, 16, 32)
+    neck = FuseNeck(8, max_disp=2, flow_width=8)
+    fused, (flow0, flow1) = neck(feats, ref)
+    assert [v.shape for v in fused.values()] == [v.shape for v in feats.values()]
+    assert flow0.shape == flow1.shape == (1, 2, 16, 32)
+    # Zero-initialised flow outputs: the untrained neck aligns with the identity.
+    assert flow0.abs().max() == 0 and flow1.abs().max() == 0

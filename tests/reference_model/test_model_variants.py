@@ -1,0 +1,83 @@
+"""Forward and backward of every variant on tiny inputs; inference output shapes."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from model_fixtures import HEIGHT, WIDTH, make_batch, tiny_config
+
+from reference_model.config import VARIANTS
+from reference_model.model import VideoState, VPSNet
+
+COMMON_LOSSES = {
+    "loss_segm", "loss_rpn_cls", "loss_rpn_bbox", "loss_cls", "loss_bbox", "loss_mask",
+    "loss_pano",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_forward_backward(variant):
+    torch.manual_seed(0)
+    config = tiny_config(variant)
+    model = VPSNet(config.model)
+    batch = make_batch(batch=2)
+    losses = model(batch["images"], batch["targets"], batch["ref_images"], batch["ref_targets"])
+
+    expected = set(COMMON_LOSSES)
+    if config.model.fuse:
+        expected.add("loss_flow")
+    if config.model.track:
+        expected.add("loss_match")
+    assert set(losses) == expected
+    assert all(v.ndim == 0 and math.isfinite(v.item()) for v in losses.values()), losses
+
+    sum(losses.values()).backward()
+    trainable = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    no_grad = [n for n, p in trainable.items() if p.grad is None]
+    assert not no_grad, f"parameters without gradient: {no_grad[:5]}"
+    assert all(torch.isfinite(p.grad).all() for p in trainable.values())
+    # Every component receives a non-zero signal (zero-initialised flow outputs aside).
+    parts = ["backbone", "rpn", "roi_heads", "semantic_head"]
+    parts += ["fuse_neck"] * config.model.fuse + ["track_head"] * config.model.track
+    for part in parts:
+        norm = sum(p.grad.abs().sum() for n, p in trainable.items() if n.startswith(part))
+        assert norm > 0, part
+    assert model.fuse_neck is None if not config.model.fuse else model.fuse_neck is not None
+
+
+def test_frozen_stages_get_no_gradient():
+    config = tiny_config("image")
+    config.model.norm, config.model.trainable_layers = "frozen_bn", 3
+    model = VPSNet(config.model)
+    batch = make_batch()
+    sum(model(batch["images"], batch["targets"]).values()).backward()
+    body = model.backbone.body
+    assert all(p.grad is None and not p.requires_grad for p in body.conv1.parameters())
+    assert all(p.grad is None for p in body.layer1.parameters())
+    assert all(p.grad is not None for p in body.layer2.parameters())
+
+
+def test_reference_required():
+    model = VPSNet(tiny_config("fuse").model)
+    batch = make_batch()
+    with pytest.raises(ValueError, match="reference"):
+        model(batch["images"], batch["targets"])
+
+
+@pytest.mark.parametrize("variant", ["image", "fusetrack"])
+def test_predict_shapes(variant):
+    torch.manual_seed(0)
+    model = VPSNet(tiny_config(variant).model).eval()
+    # Lower the detection threshold so that even the untrained model keeps detections.
+    model.config.det_score_thresh = 0.0
+    state = VideoState()
+    images = make_batch()["images"]
+    for _ in range(2):
+        pred = model.predict(images, state, (HEIGHT - 4, WIDTH - 8))
+        assert pred.classes.shape == pred.instance.shape == (HEIGHT - 4, WIDTH - 8)
+        assert len(pred.track_ids) == len(pred.channels)
+        assert int(pred.instance.max()) < len(pred.track_ids)
+        assert all(11 <= c < 19 for c in pred.channels)
+        assert state.prev_feats is not None
