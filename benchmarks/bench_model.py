@@ -58,6 +58,7 @@ def bench_vpsnet(config_name: str, variant: str, frames: list[torch.Tensor], det
                  args) -> float:  # fmt: skip
     config = get_config(config_name, variant)
     config.model.det_score_thresh, config.model.max_detections = 0.0, detections
+    config.model.fuse_level = args.fuse_level
     torch.manual_seed(0)
     model = VPSNet(config.model).eval()
     state = VideoState()
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", default="cityscapes-vps", choices=sorted(CONFIGS))
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--detections", type=int, default=20)
+    parser.add_argument("--fuse-level", type=int, default=0, help="0: P2 (official), 1: P3")
     parser.add_argument("--frames", type=int, default=8, help="timed frames per model")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, config {args.config}, "
-        f"{args.detections} detections/frame, median of {args.frames} frames"
+        f"fuse level {args.fuse_level}, {args.detections} detections/frame, "
+        f"median of {args.frames} frames"
     )
     for text in args.sizes:
         size = tuple(int(v) for v in text.lower().split("x"))

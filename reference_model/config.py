@@ -39,10 +39,11 @@ class ModelConfig:
     mask_head_channels: int = 256
     semantic_channels: int = 128
     semantic_groups: int = 32
-    semantic_deform_layers: int = 3  # the last N of the 3 subnet convs are deformable
+    semantic_deform_layers: int = 3  # the last N of the 3 subnet convs are deformable (else plain)
     track_dim: int = 1024
     # Fuse module (vpsnet.md §3).
-    corr_displacement: int = 4  # max displacement of the correlation at P2 (and of the coarse one)
+    corr_displacement: int = 4  # max displacement of the correlations (at P3 and the fuse level)
+    fuse_level: int = 0  # the official refine_level: gather/align/attend at P2 (1: at P3, ~4x less)
     flow_channels: int = 64
     # Inference (vpsnet.md §4.3, §4.4, §5.3).
     det_score_thresh: float = 0.6
@@ -153,7 +154,6 @@ def synthetic_tiny() -> Config:
         mask_head_channels=64,
         semantic_channels=32,
         semantic_groups=8,
-        semantic_deform_layers=1,  # deform_conv2d's CPU backward dominated the step time
         track_dim=128,
         flow_channels=32,
         max_detections=30,

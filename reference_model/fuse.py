@@ -1,12 +1,13 @@
 """Fuse module (pixel level, vpsnet.md §3): gather, flow-align, attend, refine, redistribute.
 
-The official initial flow is a frozen FlowNet2 on the RGB frames. Here a light learned flow head
-estimates it from a correlation of the coarse P4 features of the two frames (see docs/MODEL.md for
-why), then the official residual estimator refines it at P2 exactly as in ``BFPTcea``.
+The official initial flow is a frozen FlowNet2 on the RGB frames. Here a light flow head estimates
+it from a cost volume of the two frames' P3 features (see docs/MODEL.md for why), then the
+official residual estimator refines it at P2 exactly as in ``BFPTcea``.
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 import torch
@@ -14,10 +15,31 @@ import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from torch import nn
 
 
-def gather(levels: list[torch.Tensor]) -> torch.Tensor:
-    """Mean of all levels, each resized (nearest) to the finest level's size."""
-    size = levels[0].shape[-2:]
-    return torch.stack([F.interpolate(x, size=size, mode="nearest") for x in levels]).mean(0)
+def gather(levels: list[torch.Tensor], level: int = 0) -> torch.Tensor:
+    """Mean of all levels at the size of ``levels[level]``: finer ones max-pooled, coarser ones
+    resized (nearest), as the official ``BFP`` gather (``refine_level``)."""
+    size = levels[level].shape[-2:]
+    return torch.stack(
+        [
+            F.adaptive_max_pool2d(x, size) if i < level else F.interpolate(x, size=size)
+            for i, x in enumerate(levels)
+        ]
+    ).mean(0)
+
+
+def redistribute(
+    feats: OrderedDict[str, torch.Tensor], refined: torch.Tensor, level: int
+) -> OrderedDict[str, torch.Tensor]:
+    """Add the refined map back to every level: max-pooled to coarser sizes, resized (nearest)
+    to finer ones."""
+    fused = OrderedDict()
+    for i, (name, x) in enumerate(feats.items()):
+        size = x.shape[-2:]
+        pooled = (
+            F.adaptive_max_pool2d(refined, size) if i >= level else F.interpolate(refined, size)
+        )
+        fused[name] = x + pooled
+    return fused
 
 
 def correlation(a: torch.Tensor, b: torch.Tensor, max_disp: int) -> torch.Tensor:
@@ -71,19 +93,32 @@ def estimator(in_channels: int, width: int) -> nn.Sequential:
 
 
 class FlowHead(nn.Module):
-    """Light learned initial flow (target -> reference) from coarse P4 features, at P2 size."""
+    """Light initial flow (target -> reference) from P3 features, returned at P2 size.
 
-    def __init__(self, channels: int, max_disp: int, width: int) -> None:
+    A soft-argmax over a cosine-similarity cost volume (±``max_disp`` P3 pixels, i.e. ±8·max_disp
+    image pixels) gives a parameter-free estimate from the first step on; a small learned
+    estimator (zero-initialised) adds a residual, and the softmax temperature is learned.
+    """
+
+    def __init__(self, channels: int, max_disp: int, width: int, temperature: float = 0.02):
         super().__init__()
         self.max_disp = max_disp
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(temperature)))
         self.net = estimator(channels + (2 * max_disp + 1) ** 2, width)
+        shifts = torch.arange(-max_disp, max_disp + 1, dtype=torch.float32)
+        dy, dx = torch.meshgrid(shifts, shifts, indexing="ij")  # channel order of correlation
+        self.register_buffer("shifts", torch.stack([dx.flatten(), dy.flatten()]), persistent=False)
 
     def forward(
         self, target: torch.Tensor, reference: torch.Tensor, size: tuple[int, int]
     ) -> torch.Tensor:
-        corr = correlation(target.float(), reference.float(), self.max_disp)
-        flow = self.net(torch.cat([target, corr.to(target.dtype)], 1))
-        return resize_flow(flow.float(), size)
+        a = F.normalize(target.float(), dim=1)
+        b = F.normalize(reference.float(), dim=1)
+        cost = correlation(a, b, self.max_disp) * a.shape[1]  # channel mean -> cosine
+        prob = F.softmax(cost / self.log_temperature.exp(), 1)
+        flow = torch.einsum("bkhw,ck->bchw", prob, self.shifts)
+        flow = flow + self.net(torch.cat([target, cost.to(target.dtype)], 1)).float()
+        return resize_flow(flow, size)
 
 
 class TCEAFusion(nn.Module):
@@ -126,9 +161,12 @@ class TCEAFusion(nn.Module):
 class FuseNeck(nn.Module):
     """The extra neck ``BFPTcea``: fuses the reference frame into the target's FPN levels."""
 
-    def __init__(self, channels: int, max_disp: int = 4, flow_width: int = 64) -> None:
+    def __init__(
+        self, channels: int, max_disp: int = 4, flow_width: int = 64, level: int = 0
+    ) -> None:
         super().__init__()
         self.max_disp = max_disp
+        self.level = level  # the official refine_level: 0 fuses at P2
         self.flow_head = FlowHead(channels, max_disp, flow_width)
         self.refine_flow = estimator(channels + (2 * max_disp + 1) ** 2 + 2, flow_width)
         self.attention = TCEAFusion(channels)
@@ -137,29 +175,27 @@ class FuseNeck(nn.Module):
             if isinstance(module, nn.Conv2d):
                 nn.init.xavier_uniform_(module.weight)
                 nn.init.zeros_(module.bias)
-        # Both flow outputs start at zero, i.e. at the identity alignment, so the untrained
-        # module fuses the reference in place instead of at random offsets.
+        # The learned flow outputs start at zero: the initial flow is then the soft-argmax
+        # estimate and the refinement starts as the identity, not at random offsets.
         for net in (self.flow_head.net, self.refine_flow):
             nn.init.zeros_(net[-1].weight)
 
     def forward(
         self, feats: OrderedDict[str, torch.Tensor], ref_feats: OrderedDict[str, torch.Tensor]
     ) -> tuple[OrderedDict[str, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-        """Fused target levels, and the (initial, residual) flows at P2 for the flow loss."""
+        """Fused target levels, and the (initial, residual) flows at the fusion level (P2 by
+        default) for the flow loss."""
         levels, ref_levels = list(feats.values()), list(ref_feats.values())
-        target, reference = gather(levels), gather(ref_levels)
+        target, reference = gather(levels, self.level), gather(ref_levels, self.level)
         size = (target.shape[-2], target.shape[-1])
-        flow0 = self.flow_head(levels[2], ref_levels[2], size)
+        flow0 = self.flow_head(levels[1], ref_levels[1], size)
         aligned = warp(reference, flow0)
         corr = correlation(target.float(), aligned, self.max_disp)
         flow1 = self.refine_flow(torch.cat([target, corr.to(target), flow0.to(target)], 1))
         # A second warp of the already-warped map, not a warp by flow0 + flow1 (official).
         aligned = warp(aligned, flow1.float()).to(target.dtype)
         refined = self.refine(self.attention(target, aligned))
-        fused = OrderedDict(
-            (name, x + F.adaptive_max_pool2d(refined, x.shape[-2:])) for name, x in feats.items()
-        )
-        return fused, (flow0, flow1.float())
+        return redistribute(feats, refined, self.level), (flow0, flow1.float())
 
 
 def photometric_loss(

@@ -67,7 +67,7 @@ class VPSNet(nn.Module):
         channels = config.fpn_channels
         self.backbone = build_backbone(config, backbone_weights)
         self.fuse_neck = (
-            FuseNeck(channels, config.corr_displacement, config.flow_channels)
+            FuseNeck(channels, config.corr_displacement, config.flow_channels, config.fuse_level)
             if config.fuse
             else None
         )

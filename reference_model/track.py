@@ -41,7 +41,7 @@ def track_targets(
     """Per sampled RoI: 1 + index of its GT's identity among the reference GT (0: new), and
     whether it counts (positives only)."""
     positive = labels > 0
-    if len(gt_ids) == 0:
+    if len(gt_ids) == 0 or len(ref_ids) == 0:  # no reference objects: every object is new
         return torch.zeros_like(labels), positive
     ids = gt_ids[matched_idxs.clamp(min=0)]
     same = ids[:, None] == ref_ids[None, :]

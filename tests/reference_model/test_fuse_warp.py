@@ -6,7 +6,7 @@ from collections import OrderedDict
 
 import torch
 
-from reference_model.fuse import FuseNeck, correlation, gather, resize_flow, warp
+from reference_model.fuse import FlowHead, FuseNeck, correlation, gather, resize_flow, warp
 
 
 def test_zero_flow_is_identity():
@@ -52,5 +52,23 @@ def test_gather_and_fuse_shapes():
     fused, (flow0, flow1) = neck(feats, ref)
     assert [v.shape for v in fused.values()] == [v.shape for v in feats.values()]
     assert flow0.shape == flow1.shape == (1, 2, 16, 32)
-    # Zero-initialised flow outputs: the untrained neck aligns with the identity.
-    assert flow0.abs().max() == 0 and flow1.abs().max() == 0
+    assert flow1.abs().max() == 0  # the zero-initialised refinement starts as the identity
+    # The official refine_level option: fuse at P3, redistribute to all levels.
+    fused, (flow0, _) = FuseNeck(8, max_disp=2, flow_width=8, level=1)(feats, ref)
+    assert [v.shape for v in fused.values()] == [v.shape for v in feats.values()]
+    assert flow0.shape == (1, 2, 8, 16)
+
+
+def test_flow_head_finds_a_shift():
+    # Reference = target moved 2 P3 pixels right: target(p) = reference(p + (2, 0)), which is
+    # a flow of (+2, 0) P3 pixels = (+4, 0) at P2, the size the head returns.
+    torch.manual_seed(0)
+    target = torch.randn(1, 16, 12, 20)
+    reference = torch.roll(target, 2, dims=-1)
+    head = FlowHead(16, max_disp=3, width=8)
+    flow = head(target, reference, (24, 40))
+    inner = flow[..., 2:-2, 6:-6]  # away from the borders the roll wraps around
+    torch.testing.assert_close(inner[:, 0], torch.full_like(inner[:, 0], 4.0), atol=0.2, rtol=0)
+    torch.testing.assert_close(inner[:, 1], torch.zeros_like(inner[:, 1]), atol=0.2, rtol=0)
+    still = head(target, target, (24, 40))
+    assert still.abs().max() < 0.2

@@ -7,8 +7,10 @@ import math
 import pytest
 import torch
 from model_fixtures import HEIGHT, WIDTH, make_batch, tiny_config
+from torchvision.ops import deform_conv2d
 
 from reference_model.config import VARIANTS
+from reference_model.heads import deform_conv3x3
 from reference_model.model import VideoState, VPSNet
 
 COMMON_LOSSES = {
@@ -81,3 +83,17 @@ def test_predict_shapes(variant):
         assert int(pred.instance.max()) < len(pred.track_ids)
         assert all(11 <= c < 19 for c in pred.channels)
         assert state.prev_feats is not None
+
+
+def test_cpu_deform_conv_equals_torchvision():
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 9, 13, dtype=torch.float64, requires_grad=True)
+    offset = (3 * torch.randn(2, 18, 9, 13, dtype=torch.float64)).requires_grad_()
+    weight = torch.randn(5, 6, 3, 3, dtype=torch.float64, requires_grad=True)
+    ours = deform_conv3x3(x, offset, weight)
+    reference = deform_conv2d(x, offset, weight, padding=1)
+    torch.testing.assert_close(ours, reference)
+    grads = torch.autograd.grad(ours.square().sum(), [x, offset, weight])
+    expected = torch.autograd.grad(reference.square().sum(), [x, offset, weight])
+    for got, want in zip(grads, expected, strict=True):
+        torch.testing.assert_close(got, want)
