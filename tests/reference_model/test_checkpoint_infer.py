@@ -7,9 +7,16 @@ import torch
 from model_fixtures import make_batch, synth_file, tiny_config
 
 import vpsbench
-from reference_model.checkpoint import load_checkpoint, save_checkpoint
+from reference_model.checkpoint import (
+    compact_checkpoint,
+    expand_weights,
+    load_checkpoint,
+    quantize_weight,
+    save_checkpoint,
+)
 from reference_model.config import Config
 from reference_model.data import LabelMap
+from reference_model.export import main as export_main
 from reference_model.infer import infer, load_model
 from reference_model.infer import main as infer_main
 from reference_model.model import VideoState, VPSNet
@@ -56,6 +63,40 @@ def test_save_load_gives_identical_outputs(tmp_path):
         assert a.track_ids == b.track_ids and a.channels == b.channels
     feats = model.backbone(images)
     torch.testing.assert_close(loaded.backbone(images), feats, rtol=0, atol=0)
+
+
+def test_quantize_weight_hand_computed():
+    weight = torch.tensor([[0.25, -1.0], [0.02, -0.005]])
+    q = quantize_weight(weight)
+    assert q["int8"].tolist() == [[32, -127], [127, -32]]  # 0.25 * 127 = 31.75 rounds to 32
+    torch.testing.assert_close(q["scale"], torch.tensor([1.0 / 127, 0.02 / 127]))
+    restored = expand_weights({"w": q, "b": torch.ones(2)})
+    assert torch.equal(restored["b"], torch.ones(2))
+    assert (restored["w"] - weight).abs().max() <= 0.5 / 127  # at most half a step
+
+
+def test_compact_checkpoint_is_smaller_and_predicts_alike(tmp_path):
+    config = tiny_config("fusetrack")
+    model, _ = trained_a_little(config)
+    full = save_checkpoint(tmp_path / "full.pt", model, config, LABELS, 2)
+    compact = tmp_path / "compact.pt"
+    assert export_main([str(full), "-o", str(compact)]) == 0
+    assert compact.stat().st_size < 0.35 * full.stat().st_size
+    state = load_checkpoint(compact)
+    assert state["step"] == 2 and state["config"] == config and "optimizer" not in state
+    for name, tensor in model.state_dict().items():
+        loaded_tensor = state["model"][name]
+        assert loaded_tensor.shape == tensor.shape and loaded_tensor.dtype == tensor.dtype
+    loaded, _ = load_model(compact)
+    model.eval()
+    images = make_batch()["images"]
+    feats, loaded_feats = model.backbone(images), loaded.backbone(images)
+    for key in feats:
+        # int8 weights: small relative error of the features, not bit-identical.
+        error = (loaded_feats[key] - feats[key]).norm() / feats[key].norm()
+        assert error < 0.05, key
+    with pytest.raises(ValueError, match="already compact"):
+        compact_checkpoint(compact, tmp_path / "again.pt")
 
 
 def test_variant_can_drop_but_not_add_parts(tmp_path):
