@@ -50,9 +50,11 @@ def test_synth_predict_and_its_errors(capsys, tmp_path):
 
 def test_demo_scores_three_predictions(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("VPSBENCH_CACHE", str(tmp_path / "cache"))
-    code, out, err = run(capsys, "demo", "--out", str(tmp_path / "demo"), "--videos", "1")
+    argv = ["demo", "--out", str(tmp_path / "demo"), "--videos", "1", "--no-model"]
+    code, out, err = run(capsys, *argv)
     assert code == 0, err
     assert "leaderboard" in out and "noise 0.0" in out and "noise 0.7" in out
+    assert "VPSNet" not in out
     assert (tmp_path / "demo" / "pred_noise0.3" / "report.md").exists()
-    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "demo"), "--videos", "1")
+    code, out, _ = run(capsys, *argv)
     assert code == 0 and "reusing" in out

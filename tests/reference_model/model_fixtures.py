@@ -7,9 +7,14 @@ from pathlib import Path
 import torch
 
 from reference_model.config import Config, get_config
+from reference_model.data import LabelMap
+from reference_model.model import VPSNet
+from reference_model.train import build_optimizer
+from vpsbench.datasets import cityscapes_vps
 from vpsbench.synth import SynthConfig, generate
 
 HEIGHT, WIDTH = 64, 128
+LABELS = LabelMap.from_categories(cityscapes_vps.CATEGORIES)
 
 
 def tiny_config(variant: str = "fusetrack") -> Config:
@@ -65,3 +70,18 @@ def synth_file(path: Path, split: str = "train", videos: int = 2, frames: int = 
         num_videos=videos, frames_per_video=frames, height=HEIGHT, width=WIDTH, seed=0
     )
     return generate(path, config, split=split)
+
+
+def trained_a_little(config: Config) -> tuple[VPSNet, torch.optim.Optimizer]:
+    """A model moved away from its initialisation by two optimiser steps."""
+    torch.manual_seed(0)
+    model = VPSNet(config.model)
+    optimizer = build_optimizer(model, config.train)
+    batch = make_batch()
+    for _ in range(2):
+        optimizer.zero_grad()
+        losses = model(batch["images"], batch["targets"], batch["ref_images"],
+                       batch["ref_targets"])  # fmt: skip
+        sum(losses.values()).backward()
+        optimizer.step()
+    return model, optimizer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from model_fixtures import make_batch, synth_file, tiny_config
+from model_fixtures import LABELS, make_batch, synth_file, tiny_config, trained_a_little
 
 import vpsbench
 from reference_model.checkpoint import (
@@ -14,33 +14,12 @@ from reference_model.checkpoint import (
     quantize_weight,
     save_checkpoint,
 )
-from reference_model.config import Config
-from reference_model.data import LabelMap
 from reference_model.export import main as export_main
 from reference_model.infer import infer, load_model
 from reference_model.infer import main as infer_main
-from reference_model.model import VideoState, VPSNet
-from reference_model.train import build_optimizer
-from vpsbench.datasets import cityscapes_vps
+from reference_model.model import VideoState
 from vpsbench.format import VPSFile
 from vpsbench.format.validate import validate_pair
-
-LABELS = LabelMap.from_categories(cityscapes_vps.CATEGORIES)
-
-
-def trained_a_little(config: Config) -> tuple[VPSNet, torch.optim.Optimizer]:
-    """A model moved away from its initialisation by two optimiser steps."""
-    torch.manual_seed(0)
-    model = VPSNet(config.model)
-    optimizer = build_optimizer(model, config.train)
-    batch = make_batch()
-    for _ in range(2):
-        optimizer.zero_grad()
-        losses = model(batch["images"], batch["targets"], batch["ref_images"],
-                       batch["ref_targets"])  # fmt: skip
-        sum(losses.values()).backward()
-        optimizer.step()
-    return model, optimizer
 
 
 def test_save_load_gives_identical_outputs(tmp_path):

@@ -12,7 +12,10 @@ DEMO_HELP = """
 Runs the toolkit end to end on the embedded synthetic benchmark, with nothing to download:
   1. builds the synthetic ground truth (Cityscapes-VPS categories and protocol), or reuses it
      from the cache ($VPSBENCH_CACHE, else $XDG_CACHE_HOME/vpsbench or ~/.cache/vpsbench),
-  2. makes predictions of it at three quality levels (synth-predict),
+  2. makes predictions of it at three quality levels (synth-predict) and, when the model extra
+     is installed (pip install -e ".[model]"), runs the reference VPSNet (fusetrack, trained
+     with the synthetic-tiny config; the int8 checkpoint shipped in reference_model/weights/)
+     over it,
   3. validates and scores each one (VPQ, PQ, STQ, VC, identity switches),
   4. prints a leaderboard table and writes a report (JSON, Markdown, CSV, plots) per
      prediction under --out.
@@ -20,6 +23,7 @@ Runs the toolkit end to end on the embedded synthetic benchmark, with nothing to
 example:
   vpsbench demo
   vpsbench demo --out /tmp/demo --videos 8 --seed 3
+  vpsbench demo --checkpoint runs/fusetrack/model_final.pt   # your own trained model
 """
 
 NOISE_LEVELS = (0.0, 0.3, 0.7)
@@ -37,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--videos", type=int, default=4, help="videos to generate (default: 4)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--no-cache", action="store_true", help="regenerate instead of reusing")
+    model = p.add_mutually_exclusive_group()
+    model.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="reference-model checkpoint to run (default: the shipped synthetic-tiny fusetrack)",
+    )
+    model.add_argument("--no-model", action="store_true", help="skip the reference model")
     p.set_defaults(run=run_demo)
 
 
@@ -46,6 +57,23 @@ def cache_dir() -> Path:
         return Path(os.environ["VPSBENCH_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "vpsbench"
+
+
+def shipped_checkpoint() -> Path | None:
+    """The committed synthetic-tiny ``fusetrack`` checkpoint, if torch and the file are here."""
+    try:
+        import reference_model.weights as weights
+    except ImportError:  # torch or torchvision missing: the model extra is not installed
+        return None
+    path = weights.SYNTHETIC_TINY_FUSETRACK
+    return path if path.exists() else None
+
+
+def model_prediction(checkpoint: Path, gt: Path, out: Path, progress: bool) -> Path:
+    """Run the reference model over ``gt`` into ``out`` (imported here: torch is optional)."""
+    from reference_model.infer import infer
+
+    return infer(checkpoint, gt, out, device="cpu", progress=progress, overwrite=True)
 
 
 def leaderboard_table(rows: list[tuple[str, dict]]) -> str:
@@ -87,9 +115,19 @@ def run_demo(args: argparse.Namespace) -> int:
         if not (reuse and path.exists()):
             synth_predict(gt, path, noise=noise, seed=args.seed, overwrite=True)
 
+    checkpoint = None if args.no_model else args.checkpoint or shipped_checkpoint()
+    names = {path: f"noise {noise:.1f}" for noise, path in preds.items()}
+    if checkpoint is not None:
+        path = cache / f"pred_vpsnet_{checkpoint.stem}.h5"
+        print(f"      and the reference VPSNet from {checkpoint} (CPU)")
+        model_prediction(checkpoint, gt, path, args.progress)
+        names[path] = "VPSNet (model)"
+    elif not args.no_model:
+        print('      (no reference model: pip install -e ".[model]" or pass --checkpoint)')
+
     print("[3/4] validating and scoring")
     rows = []
-    for noise, path in preds.items():
+    for path, name in names.items():
         problems = validate_paths(gt, path, args.progress)
         if problems:
             for file, problem in problems[:10]:
@@ -98,7 +136,7 @@ def run_demo(args: argparse.Namespace) -> int:
         result = evaluate(gt, path, progress=args.progress, vc_ns=(2, 4))
         report_dir = args.out / path.stem
         write_report(result, report_dir)
-        rows.append((f"noise {noise:.1f}", result.summary))
+        rows.append((name, result.summary))
         print(f"  {path.name}: valid, VPQ {result.summary['vpq']['all']:.1f}, report {report_dir}/")
 
     print("[4/4] leaderboard (percent; VC uses clips of 2 and 4 annotated frames)")
