@@ -103,6 +103,9 @@ class TrainConfig:
     workers: int = 2
     seed: int = 0
     amp: bool = True  # bf16 autocast, CUDA only
+    # Stage-2 start (the official ``load_from``): model weights of an earlier run; parts it lacks
+    # (a Fuse neck or Track head new to this variant) start from their initialisation.
+    init: str | None = None
 
 
 @dataclass

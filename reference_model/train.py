@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from reference_model.checkpoint import load_checkpoint, save_checkpoint
 from reference_model.config import CONFIGS, VARIANTS, Config, TrainConfig, get_config
-from reference_model.data import PairDataset, collate
+from reference_model.data import LabelMap, PairDataset, collate
 from reference_model.model import VPSNet
 
 
@@ -101,6 +101,25 @@ def plot_losses(csv_path: Path, png_path: Path) -> None:
     plt.close(fig)
 
 
+def load_init_weights(
+    model: VPSNet, path: str | os.PathLike, labels: LabelMap, device: torch.device
+) -> list[str]:
+    """Load an earlier run's weights into ``model``; the names of the parts left at their
+    initialisation (e.g. ``track_head``) are returned. Labels and shapes must match."""
+    state = load_checkpoint(path, device)
+    if state["labels"] != labels:
+        raise ValueError(f"--init {path}: trained on other categories than the training data")
+    own = model.state_dict()
+    for name, tensor in state["model"].items():
+        if name in own and own[name].shape != tensor.shape:
+            raise ValueError(
+                f"--init {path}: {name} has shape {tuple(tensor.shape)}, this model "
+                f"{tuple(own[name].shape)}; use a checkpoint of the same config"
+            )
+    missing, _ = model.load_state_dict(state["model"], strict=False)
+    return sorted({name.split(".")[0] for name in missing})
+
+
 def train(
     config: Config, data: str | os.PathLike, out: str | os.PathLike, resume: bool = False,
     backbone_weights: str | None = None, device: str | None = None, progress: bool = True,
@@ -130,6 +149,10 @@ def train(
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step = int(state["step"])
+    elif tc.init:
+        fresh = load_init_weights(model, tc.init, dataset.labels, dev)
+        if rank == 0:
+            print(f"init from {tc.init}; starting fresh: {', '.join(fresh) or 'nothing'}")
     torch.manual_seed(tc.seed + 1000 * rank + step)  # different augmentation per rank/resume
     ddp = (
         DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
@@ -215,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--variant", choices=VARIANTS, help="override the config's variant")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument(
+        "--init",
+        help="start from this checkpoint's weights (stage 2, e.g. fusetrack from an image run); "
+        "new parts start fresh, the step count and optimizer do not carry over",
+    )
     parser.add_argument("--steps", type=int, help="override the number of steps")
     parser.add_argument("--batch-size", type=int, help="pairs per process")
     parser.add_argument("--lr", type=float)
@@ -226,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     config = get_config(args.config, args.variant)
-    for key in ("steps", "batch_size", "lr", "seed", "workers", "checkpoint_every"):
+    for key in ("steps", "batch_size", "lr", "seed", "workers", "checkpoint_every", "init"):
         if getattr(args, key) is not None:
             setattr(config.train, key, getattr(args, key))
     train(config, args.data, args.out, args.resume, args.backbone_weights, args.device,

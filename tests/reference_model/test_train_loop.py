@@ -11,12 +11,14 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from model_fixtures import synth_file, tiny_config
+from model_fixtures import LABELS, synth_file, tiny_config, trained_a_little
 
 import vpsbench
-from reference_model.checkpoint import load_checkpoint
+from reference_model.checkpoint import load_checkpoint, save_checkpoint
+from reference_model.data import LabelMap
 from reference_model.infer import infer
-from reference_model.train import lr_at, main, train
+from reference_model.model import VPSNet
+from reference_model.train import load_init_weights, lr_at, main, train
 
 
 def free_port() -> int:
@@ -97,3 +99,34 @@ def test_short_training_lowers_loss_and_beats_untrained(tmp_path):
                      progress=False)  # fmt: skip
         scores[name] = vpsbench.evaluate(val, pred, metrics="vpq").summary["vpq"]["all"]
     assert scores["run"] > scores["untrained"] + 5, scores
+
+
+def test_init_loads_an_earlier_run_and_leaves_new_parts_fresh(tmp_path, capsys):
+    image_config = tiny_config("image")
+    image_model, _ = trained_a_little(image_config)
+    ckpt = save_checkpoint(tmp_path / "image.pt", image_model, image_config, LABELS, 2)
+    torch.manual_seed(1)
+    model = VPSNet(tiny_config("fusetrack").model)
+    assert load_init_weights(model, ckpt, LABELS, torch.device("cpu")) == [
+        "fuse_neck",
+        "track_head",
+    ]
+    for name, tensor in image_model.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+
+    other = LabelMap(LABELS.category_ids[1:], LABELS.num_stuff - 1)
+    with pytest.raises(ValueError, match="other categories"):
+        load_init_weights(model, ckpt, other, torch.device("cpu"))
+    wide = tiny_config("fusetrack")
+    wide.model.fpn_channels = 32
+    with pytest.raises(ValueError, match="shape"):
+        load_init_weights(VPSNet(wide.model), ckpt, LABELS, torch.device("cpu"))
+
+    data = synth_file(tmp_path / "train.h5", videos=2, frames=10)
+    out = tmp_path / "stage2"
+    assert main(["--data", str(data), "--out", str(out), "--variant", "track", "--steps", "1",
+                 "--batch-size", "1", "--workers", "0", "--init", str(ckpt),
+                 "--no-progress"]) == 0  # fmt: skip
+    assert "starting fresh: track_head" in capsys.readouterr().out
+    state = load_checkpoint(out / "model_final.pt")
+    assert state["step"] == 1 and state["config"].train.init == str(ckpt)
