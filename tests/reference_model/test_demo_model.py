@@ -11,7 +11,8 @@ from reference_model.checkpoint import load_checkpoint, save_checkpoint
 from reference_model.weights import SYNTHETIC_TINY_FUSETRACK
 from vpsbench.cli import main
 
-MIN_SHIPPED_VPQ = 0.0  # set from the measured score below
+# The shipped checkpoint scored VPQ 59.9 on demo video 0 when it was committed.
+MIN_SHIPPED_VPQ = 45.0
 
 
 def demo_rows(out: str) -> dict[str, float]:
@@ -38,7 +39,7 @@ def test_demo_runs_a_given_checkpoint(capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not SYNTHETIC_TINY_FUSETRACK.exists(), reason="no shipped checkpoint")
-def test_shipped_checkpoint_is_small_and_beats_heavy_noise(capsys, tmp_path, monkeypatch):
+def test_shipped_checkpoint_is_small_and_scores_well(capsys, tmp_path, monkeypatch):
     assert SYNTHETIC_TINY_FUSETRACK.stat().st_size <= 20e6
     state = load_checkpoint(SYNTHETIC_TINY_FUSETRACK)
     assert state["config"].name == "synthetic-tiny"
