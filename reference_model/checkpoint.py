@@ -22,8 +22,7 @@ def save_checkpoint(
     path: str | os.PathLike, model: nn.Module, config: Config, labels: LabelMap, step: int,
     optimizer: torch.optim.Optimizer | None = None,
 ) -> Path:  # fmt: skip
-    """Write atomically (temporary name, then rename), so a killed run never leaves half a file."""
-    path = Path(path)
+    """Write model, step, config, labels (and optimizer) with ``write_atomically``."""
     state = {
         "model": model.state_dict(),
         "step": step,
@@ -32,6 +31,12 @@ def save_checkpoint(
     }
     if optimizer is not None:
         state["optimizer"] = optimizer.state_dict()
+    return write_atomically(state, path)
+
+
+def write_atomically(state: dict, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary name, then rename: a killed run never leaves half a file."""
+    path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
     tmp.replace(path)
@@ -93,8 +98,4 @@ def compact_checkpoint(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
         raise ValueError(f"{src} is already compact")
     compact = {key: value for key, value in state.items() if key not in ("model", "optimizer")}
     compact["model_int8"] = compact_weights(state["model"])
-    dst = Path(dst)
-    tmp = dst.with_name(dst.name + ".tmp")
-    torch.save(compact, tmp)
-    tmp.replace(dst)
-    return dst
+    return write_atomically(compact, dst)
