@@ -17,28 +17,49 @@ from torchvision.ops import DeformConv2d
 OUTSIDE = -1e4
 
 
+def tap_grid(offset: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """[B, 9, H, W, 2] ``grid_sample`` grid (align_corners=True) of a 3x3 deformable kernel's
+    taps: pixel + tap position + offset, the offsets interleaved (dy, dx) per tap."""
+    dtype, device = offset.dtype, offset.device
+    ys = torch.arange(height, dtype=dtype, device=device).view(1, 1, height, 1)
+    xs = torch.arange(width, dtype=dtype, device=device).view(1, 1, 1, width)
+    taps = torch.arange(9, device=device)
+    tap_y = (taps // 3 - 1).to(dtype).view(1, 9, 1, 1)
+    tap_x = (taps % 3 - 1).to(dtype).view(1, 9, 1, 1)
+    py = (ys + tap_y + offset[:, 0::2]) * (2 / max(height - 1, 1)) - 1
+    px = (xs + tap_x + offset[:, 1::2]) * (2 / max(width - 1, 1)) - 1
+    return torch.stack([px, py], -1)
+
+
 def deform_conv3x3(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """``torchvision.ops.deform_conv2d`` for a 3x3 kernel, stride 1, padding 1, no bias, as
-    9 bilinear ``grid_sample`` calls and one matmul.
+    bilinear ``grid_sample`` and a matmul.
 
-    The same function (zero padding, offsets as interleaved (dy, dx) per tap), but torchvision's
-    CPU kernel is scalar code: this is ~2x faster forward and 3-7x faster forward+backward on
-    CPU. It holds 9 sampled copies of ``x``, so GPUs keep torchvision's kernel.
+    Same function, but torchvision's CPU kernel is scalar code: this is 2.5-6x faster forward
+    and 3-7x faster forward+backward on CPU. Bilinear sampling is linear per channel, so it
+    commutes with the kernel's channel mixing: the side with fewer channels is sampled (the
+    input before the matmul, or the nine per-tap outputs after it). It holds nine sampled
+    copies, so GPUs keep torchvision's kernel.
     """
     batch, channels, height, width = x.shape
-    ys = torch.arange(height, dtype=x.dtype, device=x.device).view(1, height, 1)
-    xs = torch.arange(width, dtype=x.dtype, device=x.device).view(1, 1, width)
-    scale_y, scale_x = 2 / max(height - 1, 1), 2 / max(width - 1, 1)
-    taps = []
-    for k in range(9):
-        i, j = divmod(k, 3)
-        py = (ys + (i - 1) + offset[:, 2 * k]) * scale_y - 1
-        px = (xs + (j - 1) + offset[:, 2 * k + 1]) * scale_x - 1
-        grid = torch.stack([px, py], -1)
-        taps.append(F.grid_sample(x, grid, "bilinear", "zeros", align_corners=True))
-    cols = torch.stack(taps, 2).reshape(batch, channels * 9, height * width)
-    out = weight.reshape(weight.shape[0], -1) @ cols
-    return out.reshape(batch, -1, height, width)
+    out_channels = weight.shape[0]
+    grid = tap_grid(offset, height, width)
+    if out_channels < channels:
+        per_tap = weight.permute(2, 3, 0, 1).reshape(9 * out_channels, channels)
+        mixed = (per_tap @ x.reshape(batch, channels, height * width)).reshape(
+            batch * 9, out_channels, height, width
+        )
+        sampled = F.grid_sample(
+            mixed, grid.reshape(batch * 9, height, width, 2), "bilinear", "zeros",
+            align_corners=True,
+        )  # fmt: skip
+        return sampled.reshape(batch, 9, out_channels, height, width).sum(1)
+    # Taps stacked along the height: the samples land as [B, C, 9, H*W], the weight's layout.
+    cols = F.grid_sample(
+        x, grid.reshape(batch, 9 * height, width, 2), "bilinear", "zeros", align_corners=True
+    )
+    out = weight.reshape(out_channels, -1) @ cols.reshape(batch, channels * 9, height * width)
+    return out.reshape(batch, out_channels, height, width)
 
 
 class DeformBlock(nn.Module):

@@ -43,6 +43,33 @@ def test_correlation_layout():
     torch.testing.assert_close(corr[:, 13, :, :-1], (a[..., :-1] * b[..., 1:]).mean(1))
 
 
+def correlation_by_definition(a: torch.Tensor, b: torch.Tensor, d: int) -> torch.Tensor:
+    """One channel-mean product per shift against a zero-padded b: the definition, slowly."""
+    height, width = a.shape[-2:]
+    padded = torch.nn.functional.pad(b, [d] * 4)
+    maps = [
+        (a * padded[..., dy : dy + height, dx : dx + width]).mean(1)
+        for dy in range(2 * d + 1)
+        for dx in range(2 * d + 1)
+    ]
+    return torch.stack(maps, 1)
+
+
+def test_correlation_matches_its_definition_with_gradients():
+    # Widths below, at and above whole tiles, and borders where b is padded.
+    torch.manual_seed(0)
+    for shape, d, tile in (((2, 3, 5, 7), 2, 4), ((1, 6, 9, 16), 3, 8), ((1, 2, 4, 21), 1, 16)):
+        a, b = torch.randn(shape, requires_grad=True), torch.randn(shape, requires_grad=True)
+        fast = correlation(a, b, d, tile=tile)
+        slow = correlation_by_definition(a, b, d)
+        torch.testing.assert_close(fast, slow, atol=1e-6, rtol=1e-5)
+        weights = torch.randn_like(slow)
+        grads_fast = torch.autograd.grad((fast * weights).sum(), (a, b))
+        grads_slow = torch.autograd.grad((slow * weights).sum(), (a, b))
+        for fast_grad, slow_grad in zip(grads_fast, grads_slow, strict=True):
+            torch.testing.assert_close(fast_grad, slow_grad, atol=1e-6, rtol=1e-5)
+
+
 def test_gather_and_fuse_shapes():
     sizes = [(16, 32), (8, 16), (4, 8), (2, 4), (1, 2)]
     feats = OrderedDict((str(i), torch.randn(1, 8, *s)) for i, s in enumerate(sizes))

@@ -86,14 +86,16 @@ def test_predict_shapes(variant):
 
 
 def test_cpu_deform_conv_equals_torchvision():
+    # Fewer, as many and more output channels than inputs: both sampling orders.
     torch.manual_seed(0)
-    x = torch.randn(2, 6, 9, 13, dtype=torch.float64, requires_grad=True)
-    offset = (3 * torch.randn(2, 18, 9, 13, dtype=torch.float64)).requires_grad_()
-    weight = torch.randn(5, 6, 3, 3, dtype=torch.float64, requires_grad=True)
-    ours = deform_conv3x3(x, offset, weight)
-    reference = deform_conv2d(x, offset, weight, padding=1)
-    torch.testing.assert_close(ours, reference)
-    grads = torch.autograd.grad(ours.square().sum(), [x, offset, weight])
-    expected = torch.autograd.grad(reference.square().sum(), [x, offset, weight])
-    for got, want in zip(grads, expected, strict=True):
-        torch.testing.assert_close(got, want)
+    for out_channels in (5, 6, 7):
+        x = torch.randn(2, 6, 9, 13, dtype=torch.float64, requires_grad=True)
+        offset = (3 * torch.randn(2, 18, 9, 13, dtype=torch.float64)).requires_grad_()
+        weight = torch.randn(out_channels, 6, 3, 3, dtype=torch.float64, requires_grad=True)
+        ours = deform_conv3x3(x, offset, weight)
+        reference = deform_conv2d(x, offset, weight, padding=1)
+        torch.testing.assert_close(ours, reference)
+        grads = torch.autograd.grad(ours.square().sum(), [x, offset, weight])
+        expected = torch.autograd.grad(reference.square().sum(), [x, offset, weight])
+        for got, want in zip(grads, expected, strict=True):
+            torch.testing.assert_close(got, want)
