@@ -17,49 +17,52 @@ from torchvision.ops import DeformConv2d
 OUTSIDE = -1e4
 
 
-def tap_grid(offset: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """[B, 9, H, W, 2] ``grid_sample`` grid (align_corners=True) of a 3x3 deformable kernel's
-    taps: pixel + tap position + offset, the offsets interleaved (dy, dx) per tap."""
+def tap_corners(offset: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bilinear corners of a 3x3 deformable kernel's taps: [B, H*W, 9, 4] rows of the flattened
+    image (row H*W stands for outside, zero) and their weights; offsets interleaved (dy, dx)."""
     dtype, device = offset.dtype, offset.device
+    taps = torch.arange(9, device=device)
     ys = torch.arange(height, dtype=dtype, device=device).view(1, 1, height, 1)
     xs = torch.arange(width, dtype=dtype, device=device).view(1, 1, 1, width)
-    taps = torch.arange(9, device=device)
-    tap_y = (taps // 3 - 1).to(dtype).view(1, 9, 1, 1)
-    tap_x = (taps % 3 - 1).to(dtype).view(1, 9, 1, 1)
-    py = (ys + tap_y + offset[:, 0::2]) * (2 / max(height - 1, 1)) - 1
-    px = (xs + tap_x + offset[:, 1::2]) * (2 / max(width - 1, 1)) - 1
-    return torch.stack([px, py], -1)
+    py = ys + (taps // 3 - 1).to(dtype).view(1, 9, 1, 1) + offset[:, 0::2]
+    px = xs + (taps % 3 - 1).to(dtype).view(1, 9, 1, 1) + offset[:, 1::2]
+    y0, x0 = py.floor(), px.floor()
+    fy, fx = py - y0, px - x0
+    rows, weights = [], []
+    for y, weight_y in ((y0, 1 - fy), (y0 + 1, fy)):
+        for x, weight_x in ((x0, 1 - fx), (x0 + 1, fx)):
+            inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+            rows.append(torch.where(inside, y * width + x, height * width).long())
+            weights.append(weight_y * weight_x * inside)
+    # [B, 9, H, W, 4] -> [B, H*W, 9, 4]: a pixel's 36 samples are adjacent.
+    rows_t, weights_t = (
+        torch.stack(v, -1).permute(0, 2, 3, 1, 4).reshape(-1, height * width, 9, 4)
+        for v in (rows, weights)
+    )
+    return rows_t, weights_t
 
 
 def deform_conv3x3(x: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``torchvision.ops.deform_conv2d`` for a 3x3 kernel, stride 1, padding 1, no bias, as
-    bilinear ``grid_sample`` and a matmul.
+    """``torchvision.ops.deform_conv2d`` for a 3x3 kernel, stride 1, padding 1, no bias: the
+    bilinear samples gathered by ``embedding_bag`` (weighted sums of 4 pixel rows), one matmul.
 
-    Same function, but torchvision's CPU kernel is scalar code: this is 2.5-6x faster forward
-    and 3-7x faster forward+backward on CPU. Bilinear sampling is linear per channel, so it
-    commutes with the kernel's channel mixing: the side with fewer channels is sampled (the
-    input before the matmul, or the nine per-tap outputs after it). It holds nine sampled
-    copies, so GPUs keep torchvision's kernel.
+    Same function, but torchvision's CPU kernel is scalar code: at 256 channels and 64x128 this
+    is ~5x faster forward, and 2x faster than sampling with ``grid_sample`` (whose gathers are
+    strided in NCHW; these read contiguous channel rows). It holds nine sampled copies of the
+    input, so GPUs keep torchvision's kernel.
     """
     batch, channels, height, width = x.shape
-    out_channels = weight.shape[0]
-    grid = tap_grid(offset, height, width)
-    if out_channels < channels:
-        per_tap = weight.permute(2, 3, 0, 1).reshape(9 * out_channels, channels)
-        mixed = (per_tap @ x.reshape(batch, channels, height * width)).reshape(
-            batch * 9, out_channels, height, width
-        )
-        sampled = F.grid_sample(
-            mixed, grid.reshape(batch * 9, height, width, 2), "bilinear", "zeros",
-            align_corners=True,
-        )  # fmt: skip
-        return sampled.reshape(batch, 9, out_channels, height, width).sum(1)
-    # Taps stacked along the height: the samples land as [B, C, 9, H*W], the weight's layout.
-    cols = F.grid_sample(
-        x, grid.reshape(batch, 9 * height, width, 2), "bilinear", "zeros", align_corners=True
-    )
-    out = weight.reshape(out_channels, -1) @ cols.reshape(batch, channels * 9, height * width)
-    return out.reshape(batch, out_channels, height, width)
+    pixels = height * width
+    rows, weights = tap_corners(offset, height, width)
+    # One table of all images' pixels as rows, each image followed by its zero row.
+    table = F.pad(x.reshape(batch, channels, pixels).transpose(1, 2), [0, 0, 0, 1])
+    image = torch.arange(batch, device=x.device).view(batch, 1, 1, 1) * (pixels + 1)
+    cols = F.embedding_bag(
+        (rows + image).reshape(-1, 4), table.reshape(-1, channels),
+        per_sample_weights=weights.reshape(-1, 4).to(x.dtype), mode="sum",
+    ).reshape(batch, pixels, 9 * channels)  # fmt: skip
+    kernel = weight.permute(0, 2, 3, 1).reshape(weight.shape[0], 9 * channels)  # tap-major
+    return (kernel @ cols.transpose(1, 2)).reshape(batch, -1, height, width)
 
 
 class DeformBlock(nn.Module):
