@@ -99,3 +99,16 @@ def test_cpu_deform_conv_equals_torchvision():
         expected = torch.autograd.grad(reference.square().sum(), [x, offset, weight])
         for got, want in zip(grads, expected, strict=True):
             torch.testing.assert_close(got, want)
+
+
+def test_cpu_deform_conv_offset_gradient_at_zero_offsets():
+    # Zero offsets (the initialisation) put every sample on a pixel, where the bilinear
+    # derivative is one-sided; it must be torchvision's (the GPU path), in float32 too.
+    torch.manual_seed(0)
+    x = torch.randn(1, 8, 12, 20)
+    weight = torch.randn(8, 8, 3, 3)
+    offset = torch.zeros(1, 18, 12, 20, requires_grad=True)
+    ours = torch.autograd.grad(deform_conv3x3(x, offset, weight).square().sum(), offset)[0]
+    reference = deform_conv2d(x, offset, weight, padding=1).square().sum()
+    expected = torch.autograd.grad(reference, offset)[0]
+    torch.testing.assert_close(ours, expected, atol=1e-3, rtol=1e-4)
