@@ -119,13 +119,19 @@ def run_demo(args: argparse.Namespace) -> int:
     checkpoint = None if args.no_model else args.checkpoint or shipped_checkpoint()
     names = {path: f"noise {noise:.1f}" for noise, path in preds.items()}
     if checkpoint is not None:
+        from leaderboard.submit import file_digest
+
         path = cache / f"pred_vpsnet_{checkpoint.stem}.h5"
-        # Inference is the slow step: reuse its output unless the checkpoint is newer.
-        fresh = reuse and path.exists() and path.stat().st_mtime >= checkpoint.stat().st_mtime
+        # Inference is the slow step: reuse its output only if it came from this very file
+        # (checkpoints of different runs share names such as model_final.pt).
+        source = path.with_name(path.name + ".source")
+        digest = file_digest(checkpoint)
+        fresh = reuse and path.exists() and source.exists() and source.read_text() == digest
         note = "reused" if fresh else "CPU"
         print(f"      and the reference VPSNet from {checkpoint} ({note})")
         if not fresh:
             model_prediction(checkpoint, gt, path, args.progress)
+            source.write_text(digest)
         names[path] = "VPSNet (model)"
     elif not args.no_model:
         print('      (no reference model: pip install -e ".[model]" or pass --checkpoint)')
