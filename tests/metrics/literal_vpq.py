@@ -5,6 +5,10 @@ builds the segment dictionaries with first-occurrence category, counts pairs wit
 ``np.unique`` on ``gt * OFFSET + pred`` keys, and runs the matching loop pair by pair in
 ascending key order. It shares no code with ``vpsbench.metrics`` on purpose: the fast path is
 tested against it.
+
+Predictions are either panoptic maps (``category * divisor + instance``) or, like an official
+submission, colour-id maps (0 = no segment) with one ``{id: category_id}`` table per frame: then
+a tube is one colour id and its category is the one of the id's first frame in the window.
 """
 
 from __future__ import annotations
@@ -14,35 +18,45 @@ import numpy as np
 OFFSET = 1 << 24
 
 
-def segments_of(stack: np.ndarray, divisor: int, void: int, things: set[int]) -> dict:
-    """{id: {category, iscrowd, area}} of a stacked window, category from the first frame."""
+def segments_of(stack, divisor: int, void: int, things: set[int], tables=None) -> dict:
+    """{id: {category, iscrowd, area}} of a stacked window, category from the first frame.
+
+    ``tables[t]`` is frame t's {id: category} (a submission's segments_info); without tables
+    the category is ``id // divisor``.
+    """
     segments: dict[int, dict] = {}
-    for frame in stack:
+    for t, frame in enumerate(stack):
         ids, areas = np.unique(frame, return_counts=True)
         for seg_id, area in zip(ids.tolist(), areas.tolist(), strict=True):
             if seg_id == void:
                 continue
             if seg_id not in segments:
-                category = seg_id // divisor
+                category = tables[t][seg_id] if tables is not None else seg_id // divisor
                 crowd = int(category in things and seg_id % divisor == 0)
                 segments[seg_id] = {"category": category, "iscrowd": crowd, "area": 0}
             segments[seg_id]["area"] += area
     return segments
 
 
-def window_counts(gt_stack, pred_stack, categories, things, divisor, void, min_area=0) -> dict:
-    """{category: [iou_sum, tp, fp, fn]} for one window, the official way."""
+def window_counts(
+    gt_stack, pred_stack, categories, things, divisor, void, min_area=0, pred_tables=None
+) -> dict:
+    """{category: [iou_sum, tp, fp, fn]} for one window, the official way.
+
+    With ``pred_tables`` the prediction stack holds colour ids (0 = no segment).
+    """
     stats = {c: [0.0, 0, 0, 0] for c in categories}
+    pred_void = 0 if pred_tables is not None else void
     gt_segs = segments_of(gt_stack, divisor, void, things)
-    pred_segs = segments_of(pred_stack, divisor, void, things)
+    pred_segs = segments_of(pred_stack, divisor, pred_void, things, pred_tables)
     # Map void to the official id 0 before packing, so 0 sorts first like the official keys.
     g = np.where(gt_stack == void, 0, gt_stack.astype(np.uint64) + 1)
-    p = np.where(pred_stack == void, 0, pred_stack.astype(np.uint64) + 1)
+    p = np.where(pred_stack == pred_void, 0, pred_stack.astype(np.uint64) + 1)
     keys, counts = np.unique(g.astype(np.uint64) * OFFSET + p.astype(np.uint64), return_counts=True)
     inter = {}
     for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
         gid, pid = key // OFFSET, key % OFFSET
-        inter[(gid - 1 if gid else void, pid - 1 if pid else void)] = count
+        inter[(gid - 1 if gid else void, pid - 1 if pid else pred_void)] = count
 
     gt_matched, pred_matched = set(), set()
     for (gid, pid), count in inter.items():
@@ -54,7 +68,8 @@ def window_counts(gt_stack, pred_stack, categories, things, divisor, void, min_a
             continue
         if gt_segs[gid]["area"] < min_area:
             continue
-        union = pred_segs[pid]["area"] + gt_segs[gid]["area"] - count - inter.get((void, pid), 0)
+        void_overlap = inter.get((void, pid), 0)
+        union = pred_segs[pid]["area"] + gt_segs[gid]["area"] - count - void_overlap
         iou = count / union
         assert iou <= 1.0
         if iou > 0.5:
@@ -86,19 +101,25 @@ def window_counts(gt_stack, pred_stack, categories, things, divisor, void, min_a
 
 
 def literal_vpq(videos, categories, things, window_sizes, divisor=1000, ignore=255, min_area=0):
-    """{n: {category: [iou, tp, fp, fn]}} and {n: (all, things, stuff)} PQ in percent."""
+    """{n: {category: [iou, tp, fp, fn]}} and {n: (all, things, stuff)} PQ in percent.
+
+    A video is ``(gts, preds)`` with panoptic predictions or ``(gts, preds, tables)`` with
+    colour-id predictions and one {id: category} table per frame.
+    """
     void = ignore * divisor
     totals = {}
     scores = {}
     for n in window_sizes:
         total = {c: [0.0, 0, 0, 0] for c in categories}
-        for gts, preds in videos:
+        for gts, preds, *rest in videos:
+            tables = rest[0] if rest else None
             video_total = {c: [0.0, 0, 0, 0] for c in categories}
             for start in range(len(gts) - n + 1):
                 gt_stack = np.stack(gts[start : start + n])
                 pred_stack = np.stack(preds[start : start + n])
+                window_tables = tables[start : start + n] if tables is not None else None
                 window = window_counts(
-                    gt_stack, pred_stack, categories, things, divisor, void, min_area
+                    gt_stack, pred_stack, categories, things, divisor, void, min_area, window_tables
                 )
                 for c in categories:
                     for i in range(4):

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vpsbench.format.schema import Category
+
+if TYPE_CHECKING:
+    from vpsbench.metrics.tubes import TubeIdentity
 
 # Dense-table fast path: label values below this bound are counted with bincount (no sort).
 _DENSE_LIMIT = 1 << 22
@@ -199,13 +203,15 @@ class VideoStats:
 
     ``histograms[i]`` is the pair histogram of the i-th annotated frame (temporal order);
     ``vc[n]`` holds one row ``(|A & B|, |A|)`` per clip of ``n`` consecutive annotated frames
-    (see ``vpsbench.metrics.consistency``).
+    (see ``vpsbench.metrics.consistency``); ``pred_tubes`` says which predicted values are one
+    VPQ tube when that is not simply "one value, one tube" (see ``vpsbench.metrics.tubes``).
     """
 
     video_id: str
     stems: list[str]
     histograms: list[PairHistogram]
     vc: dict[int, np.ndarray]
+    pred_tubes: TubeIdentity | None = None
 
 
 class VideoMetric:

@@ -2,6 +2,9 @@
 
 For each window size n and each video, every run of n consecutive annotated frames is one
 window; tubes are the window's segments stacked over time, matched with ``match_segments``.
+A prediction tube is what the official scorer calls one: one colour id, with the category of
+its first frame in the window (``vpsbench.metrics.tubes``); ``tube_rule="split"`` instead makes
+every (category, instance) value its own tube.
 Counts are summed per class over all windows of all videos, PQ is averaged over classes with
 TP+FP+FN > 0 (All / Things / Stuff separately), and the final VPQ is the mean over window sizes.
 """
@@ -16,7 +19,6 @@ from vpsbench.metrics.core import (
     PairHistogram,
     VideoMetric,
     VideoStats,
-    sum_histograms,
 )
 from vpsbench.metrics.pq import (
     GROUPS,
@@ -25,20 +27,29 @@ from vpsbench.metrics.pq import (
     match_segments,
     per_class_rows,
 )
+from vpsbench.metrics.tubes import TubeIdentity, changes_identity, window_histogram
+
+TUBE_RULES = ("official", "split")
 
 
-def windows(histograms: Sequence[PairHistogram], size: int) -> Iterable[PairHistogram]:
-    """The summed histogram of every run of ``size`` consecutive frames (none if too short)."""
+def windows(
+    histograms: Sequence[PairHistogram], size: int, tubes: TubeIdentity | None = None
+) -> Iterable[PairHistogram]:
+    """The stacked histogram of every run of ``size`` consecutive frames (none if too short)."""
     for start in range(len(histograms) - size + 1):
-        yield sum_histograms(histograms[start : start + size])
+        yield window_histogram(histograms[start : start + size], tubes)
 
 
 def video_window_counts(
-    histograms: Sequence[PairHistogram], space: LabelSpace, size: int, min_tube_area: int = 0
+    histograms: Sequence[PairHistogram],
+    space: LabelSpace,
+    size: int,
+    min_tube_area: int = 0,
+    tubes: TubeIdentity | None = None,
 ) -> ClassCounts:
     """Per-class counts of all windows of one size in one video."""
     counts = ClassCounts.zeros(len(space.category_ids))
-    for window in windows(histograms, size):
+    for window in windows(histograms, size, tubes):
         counts += match_segments(window, space, min_tube_area)
     return counts
 
@@ -55,7 +66,10 @@ class VPQ(VideoMetric):
         k_labels: Sequence[int] = (0, 5, 10, 15),
         min_tube_area: int = 0,
         excluded_category_ids: Iterable[int] = (),
+        tube_rule: str = "official",
     ) -> None:
+        if tube_rule not in TUBE_RULES:
+            raise ValueError(f"tube_rule must be one of {TUBE_RULES}, got {tube_rule!r}")
         if len(window_sizes) != len(k_labels) or not window_sizes:
             raise ValueError("need one k label per window size, and at least one window size")
         if min(window_sizes) < 1:
@@ -65,10 +79,13 @@ class VPQ(VideoMetric):
         self.k_labels = tuple(int(k) for k in k_labels)
         self.min_tube_area = int(min_tube_area)
         self.excluded = tuple(excluded_category_ids)
+        self.tube_rule = tube_rule
         super().__init__()
 
     @classmethod
-    def from_protocol(cls, space: LabelSpace, protocol: Protocol) -> VPQ:
+    def from_protocol(
+        cls, space: LabelSpace, protocol: Protocol, tube_rule: str = "official"
+    ) -> VPQ:
         """The official setting of a dataset, as its GT file records it."""
         return cls(
             space,
@@ -76,17 +93,28 @@ class VPQ(VideoMetric):
             protocol.vpq_k,
             protocol.min_tube_area,
             protocol.excluded_category_ids,
+            tube_rule,
         )
 
     def summarize(self, video: VideoStats) -> dict[int, ClassCounts]:
         """Per-class counts of every window of every size of one video."""
+        tubes = video.pred_tubes if self.tube_rule == "official" else None
+        if not changes_identity(video.histograms, tubes):
+            tubes = None  # every value is its own tube: the plain stacking is the same, faster
         return {
-            k: video_window_counts(video.histograms, self.space, n, self.min_tube_area)
+            k: video_window_counts(video.histograms, self.space, n, self.min_tube_area, tubes)
             for n, k in zip(self.window_sizes, self.k_labels, strict=True)
         }
 
     def settings(self) -> tuple:
-        return (self.space, self.window_sizes, self.k_labels, self.min_tube_area, self.excluded)
+        return (
+            self.space,
+            self.window_sizes,
+            self.k_labels,
+            self.min_tube_area,
+            self.excluded,
+            self.tube_rule,
+        )
 
     def totals(self) -> dict[int, ClassCounts]:
         """Per-class counts per k, summed over videos in the order they were added."""
