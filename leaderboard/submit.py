@@ -28,7 +28,7 @@ import h5py
 from leaderboard.registry import DEFAULT_REGISTRY, add_entry, check_can_add
 from leaderboard.schema import GROUPS, SCHEMA_VERSION, VC_KEY_PATTERN, slug, validate_entry
 from vpsbench import __version__
-from vpsbench.io.archive import ArchiveLimits, PrivateDirectory, extract_archive
+from vpsbench.io.archive import PrivateDirectory, SubmissionLimits, extract_archive
 from vpsbench.report.result import EvalResult, json_safe
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -58,7 +58,7 @@ def reject(message: str) -> SubmissionRejectedError:
 # --- checks before scoring -------------------------------------------------------------------
 
 
-def check_tree(root: Path, limits: ArchiveLimits) -> None:
+def check_tree(root: Path, limits: SubmissionLimits) -> None:
     """Only regular files and folders, within the file-count and total-size limits."""
     count = total = 0
     for dirpath, dirnames, filenames in os.walk(root):  # never follows links
@@ -88,7 +88,7 @@ def mb(size: float) -> str:
     return f"{size:.0f} bytes"
 
 
-def check_hdf5_links(f: h5py.File, limits: ArchiveLimits) -> None:
+def check_hdf5_links(f: h5py.File, limits: SubmissionLimits) -> None:
     """No soft/external links, external or virtual storage, or oversized declared datasets.
 
     An external link or a virtual dataset could point at the GT itself (a perfect score) or at
@@ -113,7 +113,7 @@ def check_hdf5_links(f: h5py.File, limits: ArchiveLimits) -> None:
         raise reject(problem)
 
 
-def storage_problem(ds: h5py.Dataset, limits: ArchiveLimits) -> str | None:
+def storage_problem(ds: h5py.Dataset, limits: SubmissionLimits) -> str | None:
     """Metadata only: where the data lives and how large it says it is."""
     if ds.is_virtual:
         return f"{ds.name} is a virtual dataset (it maps other files); not allowed"
@@ -165,7 +165,7 @@ def check_panoptic(ds: h5py.Group | h5py.Dataset, gt_ds: h5py.Dataset, frames: i
         )
 
 
-def check_hdf5(pred: Path, gt: Path, limits: ArchiveLimits) -> None:
+def check_hdf5(pred: Path, gt: Path, limits: SubmissionLimits) -> None:
     """All HDF5 checks, reading metadata only (no label data, no pickles: h5py has none)."""
     if pred.stat().st_size > limits.max_total_bytes:
         raise reject(f"{pred.name} is larger than {mb(limits.max_total_bytes)}")
@@ -185,7 +185,7 @@ def is_hdf5(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def prepared_submission(path: Path, gt: Path, limits: ArchiveLimits) -> Iterator[Path]:
+def prepared_submission(path: Path, gt: Path, limits: SubmissionLimits) -> Iterator[Path]:
     """The checked submission as a path ``vpsbench.evaluate`` can score.
 
     A zip is extracted, and a directory copied, into a private directory, so that nothing can
@@ -225,7 +225,7 @@ def score_submission(
     gt: str | Path,
     metrics: str | Sequence[str] | None = None,
     workers: int = 1,
-    limits: ArchiveLimits | None = None,
+    limits: SubmissionLimits | None = None,
 ) -> EvalResult:
     """Check an untrusted submission and score it against the GT with ``vpsbench.evaluate``."""
     from vpsbench.evaluation import evaluate
@@ -234,8 +234,10 @@ def score_submission(
     if not gt_path.is_file():
         raise FileNotFoundError(f"{gt_path}: no such GT file")
     try:
-        with prepared_submission(Path(submission), gt_path, limits or ArchiveLimits()) as ready:
-            return evaluate(gt_path, ready, metrics=metrics, workers=workers)
+        limits = limits or SubmissionLimits()
+        with prepared_submission(Path(submission), gt_path, limits) as ready:
+            # The same limits again inside evaluate: pred.json size and PNG pixels.
+            return evaluate(gt_path, ready, metrics=metrics, workers=workers, limits=limits)
     except SubmissionRejectedError:
         raise
     except Exception as err:  # any failure on untrusted input is a refusal, in one line
@@ -416,7 +418,7 @@ def submit(
     replace: bool = False,
     metrics: str | Sequence[str] | None = None,
     workers: int = 1,
-    limits: ArchiveLimits | None = None,
+    limits: SubmissionLimits | None = None,
 ) -> tuple[Path, dict, EvalResult]:
     """Score a submission and add its ``reproduced`` entry; the registry changes only on success."""
     if not Path(gt).is_file():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vpsbench.cli.common import add_command
+from vpsbench.cli.common import add_command, add_limit_options, limits_from_args
 
 EVAL_HELP = """
 Scores a prediction against a unified ground-truth file with the dataset's official protocol,
@@ -15,6 +15,10 @@ k=0,5,10,15; VIPER: 1,5,10,15 frames, tubes < 1024 px skipped, class 11 excluded
 PRED is a unified prediction file (.h5), or an official Cityscapes-VPS submission: a directory
 with pred.json + pan_pred/*.png, or submission.zip. Submission frames are paired by image_id /
 file_name where pred.json gives them, else by the official order (GT frames sorted by name).
+A submission is refused (exit 2, nothing written) when it breaks the contract of
+docs/METRICS.md, "Submission contract": ids and category ids must be JSON integers, id 0 is not
+listed, PNGs are 8-bit RGB of the GT frame's size, and the limits below hold (the same
+defaults as 'vpsbench leaderboard score').
 
 Metrics: vpq (official Cityscapes-VPS VPQ), pq (image PQ, panopticapi), stq (STQ/AQ/SQ as
 deeplab2), vc (video consistency VC_n), idsw (identity switches, MOTSA). Scores are percent.
@@ -61,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="corrected",
         help="VC clip count: all C-n+1 clips, or the VSPW script's C-n (default: corrected)",
     )
+    add_limit_options(p)
     p.set_defaults(run=run_eval)
 
 
@@ -92,6 +97,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise ValueError("--workers must be >= 1")
+    limits_from_args(args)  # refuse bad limits before converting a dataset root
     if not args.gt.is_dir():
         return score(args, args.gt)
     if not args.split:
@@ -117,7 +123,9 @@ def score(args: argparse.Namespace, gt: Path) -> int:
         progress=args.progress,
         vc_ns=tuple(args.vc_n),
         vc_mode=args.vc_mode,
+        limits=limits_from_args(args),
     )
+    # Outputs are written only now that scoring succeeded, each file atomically.
     print(result.table())
     if args.json:
         result.to_json(args.json)

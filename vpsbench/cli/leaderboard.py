@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vpsbench.cli.common import add_command
+from vpsbench.cli.common import add_command, add_limit_options, limits_from_args
 
 LEADERBOARD_HELP = """
 The registry holds one validated JSON file per result (docs/LEADERBOARD.md): published numbers
@@ -44,9 +44,11 @@ version, command, seed, commit, date, hardware). SUBMISSION is a unified predict
 the official layout (pred.json + pan_pred/*.png) as a directory or zip. Before anything is
 scored it is refused, with one line saying why and the registry untouched, when: a zip member
 escapes the extraction directory or is a link or special file; the archive exceeds the size,
-file-count or compression-ratio limits; a directory holds links or special files; a PNG is
-larger than the GT frame; an HDF5 file links outside itself or declares label maps of another
-shape or a non-integer dtype. Nothing is unpickled; zips are extracted into a private
+file-count or compression-ratio limits; a directory holds links or special files; pred.json
+is too large or its ids are not JSON integers; a PNG is not an 8-bit RGB PNG of the GT frame's
+size; an HDF5 file links outside itself or declares label maps of another shape or a
+non-integer dtype. The rules and limits are those of 'vpsbench eval' (docs/METRICS.md,
+"Submission contract"). Nothing is unpickled; zips are extracted into a private
 temporary directory that is always removed.
 
 example:
@@ -112,21 +114,7 @@ def register_score(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", help="comma-separated metrics (default: all)")
     p.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
     p.add_argument("--replace", action="store_true", help="replace an entry with the same id")
-    p.add_argument(
-        "--max-size-mb",
-        type=float,
-        default=4096.0,
-        help="largest total (uncompressed) submission size (default: 4096)",
-    )
-    p.add_argument(
-        "--max-files", type=int, default=20_000, help="most files in a submission (default: 20000)"
-    )
-    p.add_argument(
-        "--max-ratio",
-        type=float,
-        default=200.0,
-        help="highest compression ratio of a zip member (default: 200)",
-    )
+    add_limit_options(p)
     add_registry_option(p)
     p.set_defaults(run=run_score)
 
@@ -164,17 +152,10 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_score(args: argparse.Namespace) -> int:
     from leaderboard.submit import RunInfo, submit
-    from vpsbench.io.archive import ArchiveLimits
 
     if args.workers < 1:
         raise ValueError("--workers must be >= 1")
-    if args.max_size_mb <= 0 or args.max_files < 1 or args.max_ratio <= 1:
-        raise ValueError("--max-size-mb, --max-files and --max-ratio must be positive (ratio > 1)")
-    limits = ArchiveLimits(
-        max_total_bytes=int(args.max_size_mb * 1e6),
-        max_files=args.max_files,
-        max_ratio=args.max_ratio,
-    )
+    limits = limits_from_args(args)
     info = RunInfo(
         args.method, args.variant, args.seed, args.notes, args.entry_id, args.prediction_command
     )

@@ -170,7 +170,7 @@ def open_predictions(
         return
     try:
         with open_submission(path, limits) as (entries, png_dir):
-            paired = pair_submission(entries, png_dir, gt)
+            paired = pair_submission(entries, png_dir, gt, limits)
             frames: dict[str, dict[str, PairedFrame]] = {}
             for p in paired:
                 frames.setdefault(p.video_id, {})[p.stem] = p

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from vpsbench import __version__
 from vpsbench.format import VPSFile
 from vpsbench.format.schema import Protocol
+from vpsbench.io.archive import SubmissionLimits
 from vpsbench.metrics.core import LabelSpace, VideoStats, pair_histogram
 from vpsbench.metrics.pq import ImagePQ
 from vpsbench.metrics.vpq import VPQ
@@ -169,6 +170,7 @@ def evaluate(
     progress: bool = False,
     vc_ns: Sequence[int] = DEFAULT_VC_NS,
     vc_mode: str = "corrected",
+    limits: SubmissionLimits | None = None,
 ):
     """Score ``pred`` (unified prediction file or official submission) against the GT file."""
     from vpsbench.report.result import build_result
@@ -185,7 +187,7 @@ def evaluate(
         space = LabelSpace.from_categories(
             gt_file.categories, gt_file.info.label_divisor, gt_file.info.ignore_label
         )
-        source = stack.enter_context(open_predictions(pred, gt_file))
+        source = stack.enter_context(open_predictions(pred, gt_file, limits))
         ns = tuple(vc_ns) if "vc" in names else ()
         tasks = [
             VideoTask(gt_path, source, video.video_id, space.category_ids, ns, vc_mode)

@@ -14,14 +14,33 @@ class UnsafeArchiveError(ValueError):
     """The archive is rejected before anything is written: it could escape or exhaust disk."""
 
 
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """Upper bounds for an archive; generous for a Cityscapes-VPS submission (~300 PNGs)."""
+# Pillow's default Image.MAX_IMAGE_PIXELS: above it Pillow warns of a decompression bomb.
+PILLOW_MAX_PIXELS = 1024 * 1024 * 1024 // 4 // 3
 
-    max_total_bytes: int = 4 * 1024**3
+
+@dataclass(frozen=True)
+class SubmissionLimits:
+    """Upper bounds for an untrusted submission, shared by ``vpsbench eval`` and the leaderboard.
+
+    Generous for Cityscapes-VPS (~300 PNGs of 2048x1024, a pred.json of a few MB).
+    """
+
+    max_total_bytes: int = 4_096_000_000  # archive (or directory) contents, uncompressed
     max_files: int = 20_000
-    max_ratio: float = 200.0
+    max_ratio: float = 200.0  # uncompressed / compressed size of one zip member
     max_depth: int = 2  # a zip inside a zip (pan_pred.zip inside submission.zip)
+    max_json_bytes: int = 100_000_000  # pred.json; json.loads holds all of it in memory
+    max_pixels: int = PILLOW_MAX_PIXELS  # declared by one PNG header, checked before decoding
+
+    def __post_init__(self) -> None:
+        if min(self.max_total_bytes, self.max_files, self.max_json_bytes, self.max_pixels) < 1:
+            raise ValueError("submission limits must be positive")
+        if self.max_ratio <= 1 or self.max_depth < 1:
+            raise ValueError("the compression-ratio limit must be > 1 and the depth >= 1")
+
+
+# The archive checks read the first four fields; the old name stays for existing callers.
+ArchiveLimits = SubmissionLimits
 
 
 def human_size(num_bytes: float) -> str:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import struct
+import warnings
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +19,29 @@ import numpy as np
 from PIL import Image
 
 from vpsbench.format import VPSFile
-from vpsbench.io.archive import ArchiveLimits, PrivateDirectory, extract_archive
+from vpsbench.io.archive import (
+    PrivateDirectory,
+    SubmissionLimits,
+    extract_archive,
+    human_size,
+)
 
 PRED_JSON = "pred.json"
 PNG_DIR = "pan_pred"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_ID = 2**24 - 1  # the largest R + 256 G + 65536 B of an 8-bit RGB pixel
+PNG_COLOUR_TYPES = {0: "grey", 2: "RGB", 3: "palette", 4: "grey+alpha", 6: "RGBA"}
+# First bytes of formats people save by mistake under a .png name.
+OTHER_SIGNATURES = {
+    b"BM": "BMP",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF8": "GIF",
+    b"II*\0": "TIFF",
+    b"MM\0*": "TIFF",
+    b"RIFF": "RIFF/WebP",
+    b"\x89HDF": "HDF5",
+    b"PK": "zip",
+}
 
 
 class SubmissionError(ValueError):
@@ -67,11 +89,61 @@ def entry_image_id(annotation: dict) -> str | None:
     return None
 
 
-def parse_pred_json(path: Path) -> list[SubmissionEntry]:
-    """Read ``pred.json`` into entries, checking the parts the scorer relies on."""
+def json_int_problem(value: object) -> str | None:
+    """Why a JSON value is not a JSON integer (None if it is one); bool is not an int here."""
+    if type(value) is int:
+        return None
+    if isinstance(value, bool):
+        return f"{json.dumps(value)} is a boolean"
+    if isinstance(value, float):  # also 13.0: the official GT writes integers only
+        return f"{json.dumps(value)} is a float"
+    if isinstance(value, str):
+        return f"{json.dumps(value)} is a string"
+    return f"{json.dumps(value)} is not a number"
+
+
+def check_segments(segments: list, where: str) -> None:
+    """Strict ``segments_info``: integer ids in 1..2^24-1, integer category ids, no repeats."""
+    seen: set[int] = set()
+    for j, seg in enumerate(segments):
+        at = f"{where} segments_info[{j}]"
+        for key in ("id", "category_id"):
+            problem = json_int_problem(seg[key])
+            if problem:
+                # The official scorer compares ids with the integers it decodes from the PNG,
+                # so "13", 13.0 or true would silently never match (or match by accident).
+                raise SubmissionError(
+                    f"{at}: {key} {problem}; write it as a JSON integer (e.g. 13, no quotes or .0)"
+                )
+        seg_id = seg["id"]
+        if seg_id == 0:
+            raise SubmissionError(
+                f"{at}: id 0 is listed, but 0 (black) means 'no segment' in {PNG_DIR} PNGs; "
+                "remove it from segments_info"
+            )
+        if not 0 < seg_id <= MAX_ID:
+            raise SubmissionError(
+                f"{at}: id {seg_id} is outside 1..{MAX_ID}, the ids an RGB PNG can hold "
+                "(R + 256 G + 65536 B)"
+            )
+        if seg_id in seen:
+            raise SubmissionError(f"{at}: segment id {seg_id} listed twice; ids are per segment")
+        seen.add(seg_id)
+
+
+def parse_pred_json(
+    path: Path, max_bytes: int = SubmissionLimits.max_json_bytes
+) -> list[SubmissionEntry]:
+    """Read ``pred.json`` into entries, refusing an oversized file or a malformed segment."""
+    size = path.stat().st_size
+    if size > max_bytes:  # checked before reading: json.loads would hold it all in memory
+        raise SubmissionError(
+            f"{path.name} is {human_size(size)} (limit {human_size(max_bytes)}); a Cityscapes-VPS "
+            "pred.json is a few MB: remove padding or extra fields, or raise --max-json-mb"
+        )
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        data = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
         raise SubmissionError(f"{path.name} is not valid JSON: {err}") from err
     annotations = data.get("annotations") if isinstance(data, dict) else None
     if not isinstance(annotations, list):
@@ -85,7 +157,10 @@ def parse_pred_json(path: Path) -> list[SubmissionEntry]:
             raise SubmissionError(
                 f"{path.name}: annotations[{i}] needs segments_info: a list of {{id, category_id}}"
             )
-        entries.append(SubmissionEntry(i, entry_image_id(annotation), segments))
+        image_id = entry_image_id(annotation)
+        named = f" (image {image_id})" if image_id is not None else ""
+        check_segments(segments, f"{path.name}: annotations[{i}]{named}")
+        entries.append(SubmissionEntry(i, image_id, segments))
     return entries
 
 
@@ -110,31 +185,35 @@ def find_pred_json(root: Path) -> Path:
 
 @contextlib.contextmanager
 def open_submission(
-    path: str | Path, limits: ArchiveLimits | None = None
+    path: str | Path, limits: SubmissionLimits | None = None
 ) -> Iterator[tuple[list[SubmissionEntry], Path]]:
     """Yield (entries, png_dir) of a submission directory or zip; a zip is extracted privately."""
     path = Path(path)
+    limits = limits or SubmissionLimits()
     if path.is_dir():
         root = path
         if not (root / PRED_JSON).is_file() and (root / "submission.zip").is_file():
             path = root / "submission.zip"
     if path.is_file():
         with PrivateDirectory() as tmp:
-            extract_archive(path, tmp, limits or ArchiveLimits())
-            yield load_submission_dir(tmp)
+            extract_archive(path, tmp, limits)
+            yield load_submission_dir(tmp, limits)
         return
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or directory")
-    yield load_submission_dir(path)
+    yield load_submission_dir(path, limits)
 
 
-def load_submission_dir(root: Path) -> tuple[list[SubmissionEntry], Path]:
+def load_submission_dir(
+    root: Path, limits: SubmissionLimits | None = None
+) -> tuple[list[SubmissionEntry], Path]:
     """Entries and PNG folder of an extracted submission."""
     pred_json = find_pred_json(root)
     png_root = pred_json.parent
     if (png_root / f"{PNG_DIR}.zip").exists():
         raise SubmissionError(f"{PNG_DIR}.zip must be extracted first (use the zip path instead)")
-    return parse_pred_json(pred_json), find_png_dir(png_root)
+    max_json = (limits or SubmissionLimits()).max_json_bytes
+    return parse_pred_json(pred_json, max_json), find_png_dir(png_root)
 
 
 def gt_frames_in_official_order(gt: VPSFile) -> list[tuple[str, int, str]]:
@@ -151,9 +230,15 @@ def names_preview(names: list[str], limit: int = 5) -> str:
 
 
 def pair_submission(
-    entries: list[SubmissionEntry], png_dir: Path, gt: VPSFile
+    entries: list[SubmissionEntry],
+    png_dir: Path,
+    gt: VPSFile,
+    limits: SubmissionLimits | None = None,
 ) -> list[PairedFrame]:
-    """Match submission entries and PNGs to the annotated GT frames; raise on any mismatch."""
+    """Match entries and PNGs to the annotated GT frames; raise on any mismatch or bad PNG header.
+
+    Every PNG header is checked here, before a pixel of any frame is decoded.
+    """
     frames = gt_frames_in_official_order(gt)
     named = [e.image_id is not None for e in entries]
     if any(named) and not all(named):
@@ -183,7 +268,12 @@ def pair_submission(
         sorted(pngs - {f[2] for f in frames}),
         PNG_DIR,
     )
-    return [PairedFrame(v, i, stem, e, png_dir / f"{stem}.png") for (v, i, stem), e in paired]
+    frames_out = [PairedFrame(v, i, stem, e, png_dir / f"{stem}.png") for (v, i, stem), e in paired]
+    max_pixels = (limits or SubmissionLimits()).max_pixels
+    sizes = {video.video_id: (video.height, video.width) for video in gt}
+    for frame in frames_out:
+        check_png_header(frame.png, *sizes[frame.video_id], max_pixels)
+    return frames_out
 
 
 def report_mismatch(missing: list[str], extra: list[str], where: str) -> None:
@@ -197,21 +287,71 @@ def report_mismatch(missing: list[str], extra: list[str], where: str) -> None:
         raise SubmissionError("; ".join(parts))
 
 
-def read_id_png(path: Path, height: int, width: int) -> np.ndarray:
-    """Decode a prediction PNG to colour ids, refusing a wrong size before decoding pixels."""
+def png_header(path: Path) -> tuple[int, int, int, int]:
+    """(width, height, bit depth, colour type) from the IHDR chunk, reading 33 bytes only."""
+    where = f"{PNG_DIR}/{path.name}"
+    with open(path, "rb") as f:
+        head = f.read(33)  # signature (8), IHDR length (4), b"IHDR", 13 data bytes, CRC (4)
+    if not head.startswith(PNG_SIGNATURE):
+        kind = next((k for sig, k in OTHER_SIGNATURES.items() if head.startswith(sig)), None)
+        found = f"{kind} data" if kind else f"data starting {head[:8]!r}"
+        raise SubmissionError(
+            f"{where} is not a PNG file ({found}); save the id map as an 8-bit RGB PNG"
+        )
+    length, kind = struct.unpack(">I4s", head[8:16]) if len(head) == 33 else (0, b"")
+    if (
+        kind != b"IHDR"
+        or length != 13
+        or zlib.crc32(head[12:29]) != struct.unpack(">I", head[29:])[0]
+    ):
+        raise SubmissionError(
+            f"{where} cannot be decoded as PNG: truncated, or no valid IHDR chunk first; re-save it"
+        )
+    width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
+    return width, height, depth, colour
+
+
+def check_png_header(path: Path, height: int, width: int, max_pixels: int) -> None:
+    """Refuse anything but an 8-bit RGB PNG of the GT frame's size, from the header alone."""
+    where = f"{PNG_DIR}/{path.name}"
+    png_w, png_h, depth, colour = png_header(path)
+    if (depth, colour) != (8, 2):
+        kind = PNG_COLOUR_TYPES.get(colour, f"colour type {colour}")
+        # The official scorer (mcahny/vps tools/eval_vpq.py) reads ids as R + 256 G + 65536 B
+        # of an RGB image; other layouts decode to other numbers, or fail there.
+        raise SubmissionError(
+            f"{where} is a {depth}-bit {kind} PNG; ids are read as R + 256 G + 65536 B, "
+            "so save an 8-bit RGB PNG (PIL mode 'RGB', no alpha, no palette)"
+        )
+    if png_w * png_h > max_pixels:
+        raise SubmissionError(
+            f"{where} declares {png_w}x{png_h} = {png_w * png_h:,} pixels, which exceeds limit "
+            f"{max_pixels:,} (--max-pixels): refusing a possible decompression bomb"
+        )
+    if (png_w, png_h) != (width, height):
+        raise SubmissionError(f"{where} is {png_w}x{png_h}, the GT frame is {width}x{height}")
+
+
+def read_id_png(
+    path: Path, height: int, width: int, max_pixels: int = SubmissionLimits.max_pixels
+) -> np.ndarray:
+    """Decode a prediction PNG to colour ids, refusing a bad header before decoding pixels."""
+    check_png_header(path, height, width, max_pixels)
+    where = f"{PNG_DIR}/{path.name}"
     try:
-        with Image.open(path) as img:
-            if img.size != (width, height):
-                raise SubmissionError(
-                    f"{path.name} is {img.size[0]}x{img.size[1]}, the GT frame is {width}x{height}"
-                )
-            if img.mode not in ("RGB", "RGBA"):
-                raise SubmissionError(f"{path.name} is mode {img.mode}; expected an RGB id PNG")
-            rgb = np.asarray(img.convert("RGB"))
+        # Pillow's bomb warning would print above our one-line error; make it the refusal.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=["PNG"]) as img:
+                if img.mode != "RGB" or img.size != (width, height):  # checked: cannot happen
+                    raise SubmissionError(f"{where} decodes as {img.mode} {img.size}")
+                rgb = np.asarray(img)
     except SubmissionError:
         raise
-    except (OSError, SyntaxError, ValueError) as err:
-        raise SubmissionError(f"{path.name} cannot be decoded as PNG: {err}") from err
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+        raise SubmissionError(f"{where}: refusing a possible decompression bomb ({err})") from err
+    except (OSError, SyntaxError, ValueError, zlib.error) as err:
+        raise SubmissionError(f"{where} cannot be decoded as PNG: {err}; re-save it") from err
     return rgb_to_id(rgb)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from vpsbench.report.result import EvalResult, build_result, json_safe
@@ -10,14 +13,27 @@ __all__ = ["EvalResult", "build_result", "json_safe", "write_report"]
 
 
 def write_report(result: EvalResult, directory: str | Path) -> list[Path]:
-    """Write scores.json, report.md, per_class.csv, per_video.csv and the plots."""
+    """Write scores.json, report.md, per_class.csv, per_video.csv and the plots.
+
+    Files are made in a scratch folder beside ``directory`` and then moved in, so that a failure
+    half-way leaves no partial report and a reader never sees a half-written file.
+    """
     from vpsbench.report.plots import write_plots
 
     out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "scores.json", out / "report.md", out / "per_class.csv", out / "per_video.csv"]
-    result.to_json(written[0])
-    written[1].write_text(result.to_markdown() + "\n")
-    result.per_class.to_csv(written[2], index=False)
-    result.per_video.to_csv(written[3], index=False)
-    return written + write_plots(result, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        names = ["scores.json", "report.md", "per_class.csv", "per_video.csv"]
+        made = [scratch / name for name in names]
+        result.to_json(made[0])
+        made[1].write_text(result.to_markdown() + "\n")
+        result.per_class.to_csv(made[2], index=False)
+        result.per_video.to_csv(made[3], index=False)
+        made += write_plots(result, scratch)
+        out.mkdir(exist_ok=True)
+        for path in made:
+            os.replace(path, out / path.name)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return [out / path.name for path in made]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,8 +44,14 @@ class EvalResult:
     def to_json(self, path: str | Path | None = None) -> str:
         """The result as JSON text, also written to ``path`` if given."""
         text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            Path(path).write_text(text + "\n")
+        if path is not None:  # atomically: a reader never sees a half-written file
+            path = Path(path)
+            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+            try:
+                tmp.write_text(text + "\n")
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
         return text
 
     def table(self) -> str:
