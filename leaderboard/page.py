@@ -33,6 +33,9 @@ tr[data-verified="false"] td.num { color: var(--muted); font-style: italic; }
 .badge.ok { background: #dff3e4; color: #17612e; }
 .badge.warn { background: #fff1d6; color: #7a4b00; }
 .badge.repro { background: #e1ebff; color: #1b3f8f; }
+.badge.mine { background: #eee5fb; color: #4b2a86; }
+h2.custom-head { border-top: 2px dashed var(--line); padding-top: 18px; color: var(--muted); }
+section.custom h2 { color: var(--muted); }
 .note-ref { color: var(--muted); cursor: help; }
 .caveat { color: #7a4b00; font-size: 13px; margin: -4px 0 8px; }
 ol.notes { color: var(--muted); font-size: 12.5px; margin: 8px 0 0; padding-left: 22px; }

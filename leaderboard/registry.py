@@ -1,7 +1,9 @@
 """The registry: one validated JSON file per entry, ``<registry>/<id>.json``.
 
-The default registry is ``leaderboard/entries/`` in this repository; every function takes
-another directory (tests and private leaderboards use their own).
+The shipped registry, ``leaderboard/entries/`` of the package, is read-only for the commands:
+an installed package is replaced by the next upgrade, and with it anything written there. New
+entries go into a registry the user names (``--registry DIR`` or ``$VPSBENCH_REGISTRY``);
+``list`` and ``build`` show the shipped entries together with the user's.
 """
 
 from __future__ import annotations
@@ -13,8 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from leaderboard.schema import EntryError, validate_entry
+from leaderboard.splits import entry_gt_status
 
-DEFAULT_REGISTRY = Path(__file__).resolve().parent / "entries"
+SHIPPED_REGISTRY = Path(__file__).resolve().parent / "entries"
+DEFAULT_REGISTRY = SHIPPED_REGISTRY  # the name older code and tests import
+REGISTRY_ENV = "VPSBENCH_REGISTRY"
+NO_REGISTRY = (
+    f"no registry to write to: name one with --registry DIR or ${REGISTRY_ENV} "
+    "(the shipped leaderboard/entries is not written: an upgrade would delete it)"
+)
 MAX_ENTRY_BYTES = 1 << 20  # an entry is a few kB; anything larger is not an entry
 
 
@@ -87,6 +96,62 @@ def list_entries(
     ]
 
 
+def user_registry(flag: str | Path | None = None) -> Path | None:
+    """The user's registry: ``--registry`` if given, else ``$VPSBENCH_REGISTRY``, else None."""
+    if flag:
+        return Path(flag)
+    env = os.environ.get(REGISTRY_ENV, "").strip()
+    return Path(env).expanduser() if env else None
+
+
+def is_checkout() -> bool:
+    """Whether the package runs from a git checkout (where leaderboard/entries is source)."""
+    return (SHIPPED_REGISTRY.parent.parent / ".git").exists()
+
+
+def writable_registry(flag: str | Path | None = None) -> Path:
+    """The registry ``add``/``score`` write into; never the installed package's own folder."""
+    root = user_registry(flag)
+    if root is None:
+        raise RegistryError(NO_REGISTRY)
+    # In a checkout, maintainers add shipped entries with --registry leaderboard/entries.
+    if is_shipped(root) and not is_checkout():
+        raise RegistryError(
+            f"{root} is the installed package's registry, which the next upgrade deletes; "
+            f"name your own with --registry DIR or ${REGISTRY_ENV}"
+        )
+    return root
+
+
+def is_shipped(root: str | Path) -> bool:
+    """Whether a directory is the shipped registry."""
+    try:
+        return Path(root).resolve() == SHIPPED_REGISTRY.resolve()
+    except OSError:
+        return False
+
+
+def load_with_user(user: str | Path | None) -> tuple[list[dict], set[str]]:
+    """The shipped entries plus the user's registry (if any), and the ids from the user's.
+
+    An id in both is an error: the tables would show two rows under one id.
+    """
+    entries = load_entries(SHIPPED_REGISTRY)
+    if user is None or is_shipped(user):
+        return entries, set()
+    mine = load_entries(user)
+    shipped = {e["id"] for e in entries}
+    clash = sorted(shipped & {e["id"] for e in mine})
+    if clash:
+        raise RegistryError(
+            f"entry id {clash[0]!r} is in the shipped registry and in yours ({Path(user)}"
+            f"/{clash[0]}.json); rename yours (its file name and id)"
+            + (f" ({len(clash) - 1} more clash)" if len(clash) > 1 else "")
+        )
+    merged = sorted(entries + mine, key=lambda e: (e["dataset"], e["split"], e["id"]))
+    return merged, {e["id"] for e in mine}
+
+
 def entry_path(registry: str | Path, entry_id: str) -> Path:
     return Path(registry) / f"{entry_id}.json"
 
@@ -104,10 +169,24 @@ def check_can_add(registry: str | Path, entry_id: str, replace: bool = False) ->
     return path
 
 
-def add_entry(entry: dict, registry: str | Path = DEFAULT_REGISTRY, replace: bool = False) -> Path:
-    """Validate and write an entry; the file appears complete or not at all."""
+def check_verified_claim(entry: dict) -> None:
+    """A reproduced entry may claim ``verified`` only when scored on its table's official GT."""
+    if entry["source"]["type"] == "reproduced" and entry["verified"]:
+        status = entry_gt_status(entry)
+        if status != "verified":
+            content = (entry["source"].get("gt") or {}).get("content_id")
+            raise EntryError(
+                f"{entry['id']}: verified is true, but its GT (content_id {content}) is "
+                f"{status} for {entry['dataset']} {entry['split']}; set it to false"
+            )
+
+
+def add_entry(entry: dict, registry: str | Path | None = None, replace: bool = False) -> Path:
+    """Validate and write an entry into ``registry`` (else ``$VPSBENCH_REGISTRY``); the file
+    appears complete or not at all."""
     validate_entry(entry)
-    path = check_can_add(registry, entry["id"], replace)
+    check_verified_claim(entry)
+    path = check_can_add(writable_registry(registry), entry["id"], replace)
     text = json.dumps(entry, indent=2, ensure_ascii=False) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{entry['id']}.", suffix=".tmp", dir=path.parent)
     try:
@@ -122,7 +201,7 @@ def add_entry(entry: dict, registry: str | Path = DEFAULT_REGISTRY, replace: boo
 
 
 def add_entry_file(
-    path: str | Path, registry: str | Path = DEFAULT_REGISTRY, replace: bool = False
+    path: str | Path, registry: str | Path | None = None, replace: bool = False
 ) -> Path:
     """Validate an entry file and copy it into the registry under its id."""
     return add_entry(read_entry(path), registry, replace)

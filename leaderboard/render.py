@@ -16,13 +16,18 @@ from leaderboard.tables import (
     formatted_scores,
     row_scores,
     score_columns,
+    status_text,
 )
 from vpsbench import __version__
 
 LEGEND = (
     "**verified**: read from the primary source (paper, abstract, model zoo, maintainers' "
     "thread); **unverified**: recalled or taken from an aggregator, not to be relied on; "
-    "**reproduced**: scored by `vpsbench leaderboard score` from the submission itself. "
+    "**reproduced**: scored by `vpsbench leaderboard score` from the submission itself, on the "
+    "official GT (its digests match leaderboard/splits.py); **GT not verified**: the official "
+    "GT's digest is not recorded, so nothing proves which GT was used; **dirty tree**: scored "
+    "from a checkout with uncommitted changes. Custom tables (a GT of the submitter's choice) "
+    "come last and are never verified. "
     "k labels are each source's own (Cityscapes-VPS 0/5/10/15; deeplab2 and VIPSeg count "
     "frames), and numbers from different papers are not always comparable."
 )
@@ -46,14 +51,25 @@ def md_source(row: Row) -> str:
     return f"[{text}]({row.url})" if row.url else text
 
 
+CUSTOM_HEAD = (
+    "Custom tables: results scored on a GT that is not an official split (named with "
+    "`--split`). They are not ranked with the official tables and are never verified."
+)
+
+
 def render_markdown(tables: list[Table]) -> str:
     """The tables as GitHub Markdown, with the notes of each table as a numbered list."""
     out = ["# Leaderboard", "", LEGEND, ""]
+    first_custom = next((t for t in tables if not t.official), None)
     for table in tables:
         columns = ["Method", "Variant", *(h for _, h in score_columns(table)), "Source", "Status"]
+        if table is first_custom:
+            out += ["---", "", f"**{md_cell(CUSTOM_HEAD)}**", ""]
         out += [f"## {md_cell(table.title)}", ""]
         if table.caveat:
             out += [f"*{md_cell(table.caveat)}*", ""]
+        if table.gt_note:
+            out += [f"*{md_cell(table.gt_note)}*", ""]
         out.append("| " + " | ".join(columns) + " |")
         aligns = ["---", "---", *["---:"] * len(score_columns(table)), "---", "---"]
         out.append("|" + "|".join(aligns) + "|")
@@ -61,7 +77,7 @@ def render_markdown(tables: list[Table]) -> str:
         for row, scores, note in zip(table.rows, formatted_scores(table), numbers, strict=True):
             marker = f" [{note}]" if note else ""
             cells = [md_cell(row.method) + marker, md_cell(row.variant), *scores]
-            out.append("| " + " | ".join([*cells, md_source(row), row.badge]) + " |")
+            out.append("| " + " | ".join([*cells, md_source(row), status_text(row)]) + " |")
         out.append("")
         if notes:
             out += [*(f"{i}. {md_cell(note)}" for i, note in enumerate(notes, 1)), ""]
@@ -82,7 +98,8 @@ def html_head_cell(key: str, title: str, kind: str, sort: str = "none") -> str:
 
 def html_badge(row: Row) -> str:
     css = {"reproduced": "repro", "verified": "ok"}.get(row.badge, "warn")
-    return f'<span class="badge {css}">{esc(row.badge)}</span>'
+    badge = f'<span class="badge {css}">{esc(row.badge)}</span>'
+    return badge + (' <span class="badge mine">your registry</span>' if row.mine else "")
 
 
 def html_row(row: Row, table: Table, scores: list[str], note: int | None) -> str:
@@ -100,9 +117,12 @@ def html_row(row: Row, table: Table, scores: list[str], note: int | None) -> str
     cells.append(
         f'<td data-value="{esc(row.source.lower())}" title="{esc(row.source_title)}">{source}</td>'
     )
-    cells.append(f'<td data-value="{esc(row.badge)}">{html_badge(row)}</td>')
+    cells.append(f'<td data-value="{esc(status_text(row))}">{html_badge(row)}</td>')
     verified = "true" if row.verified else "false"
-    return f'<tr data-id="{esc(row.entry_id)}" data-verified="{verified}">{"".join(cells)}</tr>'
+    flags = (' data-dirty="true"' if row.dirty else "") + (' data-mine="true"' if row.mine else "")
+    return (
+        f'<tr data-id="{esc(row.entry_id)}" data-verified="{verified}"{flags}>{"".join(cells)}</tr>'
+    )
 
 
 def html_table(table: Table, plot: str | None) -> str:
@@ -117,15 +137,17 @@ def html_table(table: Table, plot: str | None) -> str:
         html_row(row, table, scores, note)
         for row, scores, note in zip(table.rows, formatted_scores(table), numbers, strict=True)
     ]
+    custom = "" if table.official else ' class="custom"'
     parts = [
-        f'<section id="{esc(table.table_id)}-section">',
+        f'<section id="{esc(table.table_id)}-section"{custom}>',
         f"<h2>{esc(table.title)} <small>{table.count_text}</small></h2>",
         f'<div class="scroll"><table class="lb" id="{esc(table.table_id)}">',
         f"<thead><tr>{''.join(heads)}</tr></thead>",
         f"<tbody>{''.join(rows)}</tbody></table></div>",
     ]
-    if table.caveat:
-        parts.insert(2, f'<p class="caveat">{esc(table.caveat)}</p>')
+    notes_above = [text for text in (table.caveat, table.gt_note) if text]
+    for text in reversed(notes_above):
+        parts.insert(2, f'<p class="caveat">{esc(text)}</p>')
     if notes:
         items = "".join(f"<li>{esc(n)}</li>" for n in notes)
         parts.append(f'<ol class="notes">{items}</ol>')
@@ -140,7 +162,11 @@ def html_table(table: Table, plot: str | None) -> str:
 def render_html(tables: list[Table], k_plots: dict[str, str], scatter: str | None) -> str:
     """The whole page; ``k_plots`` maps a table id to its plot's file name."""
     nav = "".join(f'<a href="#{esc(t.table_id)}-section">{esc(t.title)}</a>' for t in tables)
-    body = [html_table(t, k_plots.get(t.table_id)) for t in tables]
+    body = [html_table(t, k_plots.get(t.table_id)) for t in tables if t.official]
+    custom = [html_table(t, k_plots.get(t.table_id)) for t in tables if not t.official]
+    if custom:  # apart from the official tables, under their own heading
+        body.append(f'<h2 id="custom-tables" class="custom-head">{esc(CUSTOM_HEAD)}</h2>')
+        body += custom
     if scatter:
         body.append(
             f'<section id="vpq-vs-stq"><h2>VPQ vs STQ</h2><figure><img src="{esc(scatter)}"'
@@ -176,11 +202,14 @@ def render_html(tables: list[Table], k_plots: dict[str, str], scatter: str | Non
 """
 
 
-def build_site(entries: Iterable[dict], out_dir: str | Path) -> list[Path]:
-    """Write index.html, the plots and LEADERBOARD.md into ``out_dir``; return the files."""
+def build_site(
+    entries: Iterable[dict], out_dir: str | Path, user_ids: Iterable[str] = ()
+) -> list[Path]:
+    """Write index.html, the plots and LEADERBOARD.md into ``out_dir``; return the files.
+    ``user_ids``: the entries from the user's registry (marked so on the page)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tables = build_tables(entries)
+    tables = build_tables(entries, user_ids)
     written: list[Path] = []
     k_plots: dict[str, str] = {}
     for table in tables:

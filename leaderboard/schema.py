@@ -34,7 +34,9 @@ TOP_REQUIRED = (
 TOP_OPTIONAL = ("protocol", "notes")
 PUBLISHED_REQUIRED = ("type", "citation", "url", "table", "status")
 REPRODUCED_REQUIRED = ("type", "vpsbench_version", "command", "seed", "commit", "date", "hardware")
-REPRODUCED_OPTIONAL = ("gt", "submission", "prediction_command")
+REPRODUCED_OPTIONAL = ("gt", "submission", "prediction_command", "dirty")
+# A git commit, "-dirty" when the checkout had uncommitted changes (older entries say it so).
+COMMIT_PATTERN = re.compile(r"^[0-9a-f]{7,40}(-dirty)?$")
 
 
 class EntryError(ValueError):
@@ -205,6 +207,13 @@ def check_reproduced(check: Checker, source: dict) -> None:
     for key in ("vpsbench_version", "command", "hardware"):
         check.text(source.get(key), f"source.{key}")
     check.text(source.get("commit"), "source.commit", nullable=True, limit=80)
+    commit = source.get("commit")
+    if isinstance(commit, str) and not COMMIT_PATTERN.match(commit):
+        check.add("source.commit", f"{commit!r} is not a git commit (hex, optionally -dirty)")
+    if "dirty" in source and not isinstance(source["dirty"], bool):
+        check.add("source.dirty", f"expected true or false, got {type_name(source['dirty'])}")
+    if isinstance(commit, str) and commit.endswith("-dirty") and source.get("dirty") is False:
+        check.add("source.dirty", "false, but the commit says -dirty")
     check.text(source.get("prediction_command"), "source.prediction_command", nullable=True)
     seed = source.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):

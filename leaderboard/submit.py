@@ -25,8 +25,9 @@ from pathlib import Path
 
 import h5py
 
-from leaderboard.registry import DEFAULT_REGISTRY, add_entry, check_can_add
+from leaderboard.registry import add_entry, check_can_add, writable_registry
 from leaderboard.schema import GROUPS, SCHEMA_VERSION, VC_KEY_PATTERN, slug, validate_entry
+from leaderboard.splits import GTDigest, check_gt, gt_digest
 from vpsbench import __version__
 from vpsbench.io.archive import PrivateDirectory, SubmissionLimits, extract_archive
 from vpsbench.report.result import EvalResult, json_safe
@@ -49,6 +50,7 @@ class RunInfo:
     notes: str | None = None
     entry_id: str | None = None
     prediction_command: str | None = None
+    split: str | None = None  # the table to rank in (default: the GT's split)
 
 
 def reject(message: str) -> SubmissionRejectedError:
@@ -248,8 +250,14 @@ def score_submission(
 # --- the reproduced entry ---------------------------------------------------------------------
 
 
-def git_commit() -> str | None:
-    """The commit of this vpsbench checkout (``-dirty`` with local changes), if it is one."""
+def git_commit() -> tuple[str | None, bool]:
+    """(commit, dirty) of the vpsbench checkout that runs; (None, False) when not a checkout.
+
+    Dirty means changed or untracked Python files: they change the code that scores, so the
+    commit alone would not reproduce the entry. Other files do not count: scoring into the
+    checkout's own leaderboard/entries rewrites tracked JSON, which must not mark the next
+    entry dirty (three shipped entries were marked so that way).
+    """
     repo = Path(__file__).resolve().parent.parent
 
     def git(*args: str) -> str:
@@ -258,11 +266,14 @@ def git_commit() -> str | None:
         ).stdout.strip()
 
     try:
+        # An installed package inside some other repository (a venv in a project) is no checkout.
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != repo:
+            return None, False
         commit = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        changed = git("status", "--porcelain", "--untracked-files=all", "--", "*.py")
     except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{commit}-dirty" if dirty else commit
+        return None, False
+    return commit, bool(changed)
 
 
 def hardware() -> str:
@@ -318,6 +329,8 @@ def score_command(
 ) -> str:
     """The ``vpsbench leaderboard score`` command line that gives the same entry."""
     argv = ["vpsbench", "leaderboard", "score", str(submission), "--gt", str(gt)]
+    if info.split:
+        argv += ["--split", info.split]
     argv += ["--method", info.method]
     if info.variant:
         argv += ["--variant", info.variant]
@@ -333,24 +346,38 @@ def default_entry_id(info: RunInfo, dataset: str, split: str) -> str:
 
 
 def reproduced_entry(
-    result: EvalResult, info: RunInfo, submission: str | Path, command: str
+    result: EvalResult,
+    info: RunInfo,
+    submission: str | Path,
+    command: str,
+    digest: GTDigest | None = None,
+    gt_status: str = "verified",
 ) -> dict:
-    """A validated ``reproduced`` entry for a scored submission."""
+    """A validated ``reproduced`` entry for a scored submission; ``verified`` only when
+    ``gt_status`` (from ``leaderboard.splits.check_gt``) says the GT is the official one."""
     inputs = result.summary["inputs"]
+    commit, dirty = git_commit()
+    split = info.split or inputs["split"]
+    gt = {
+        "file": Path(inputs["gt"]).name,
+        "content_id": inputs.get("gt_content_id"),
+        "videos": inputs.get("videos"),
+        "frames": inputs.get("frames"),
+    }
+    if digest is not None:
+        gt["labels_digest"] = digest.labels_digest
+    if split != inputs["split"]:
+        gt["split"] = inputs["split"]  # the GT's own split name, when ranked in another table
     source = {
         "type": "reproduced",
         "vpsbench_version": __version__,
         "command": command,
         "seed": info.seed,
-        "commit": git_commit(),
+        "commit": commit,
+        "dirty": dirty,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "hardware": hardware(),
-        "gt": {
-            "file": Path(inputs["gt"]).name,
-            "content_id": inputs.get("gt_content_id"),
-            "videos": inputs.get("videos"),
-            "frames": inputs.get("frames"),
-        },
+        "gt": gt,
         "submission": {
             "file": Path(submission).name,
             "format": inputs.get("pred_format"),
@@ -360,15 +387,16 @@ def reproduced_entry(
     }
     entry = {
         "schema": SCHEMA_VERSION,
-        "id": default_entry_id(info, inputs["dataset"], inputs["split"]),
+        "id": default_entry_id(info, inputs["dataset"], split),
         "method": info.method,
         "variant": info.variant,
         "dataset": inputs["dataset"],
-        "split": inputs["split"],
+        "split": split,
         "metrics": metrics_from_summary(result.summary),
         "protocol": result.summary.get("protocol", {}),
         "source": source,
-        "verified": True,  # the numbers were computed here, from the submission itself
+        # computed here from the submission itself, and on the table's official GT
+        "verified": gt_status == "verified",
     }
     if info.notes:
         entry["notes"] = info.notes
@@ -414,18 +442,28 @@ def submit(
     submission: str | Path,
     gt: str | Path,
     info: RunInfo,
-    registry: str | Path = DEFAULT_REGISTRY,
+    registry: str | Path | None = None,
     replace: bool = False,
     metrics: str | Sequence[str] | None = None,
     workers: int = 1,
     limits: SubmissionLimits | None = None,
 ) -> tuple[Path, dict, EvalResult]:
-    """Score a submission and add its ``reproduced`` entry; the registry changes only on success."""
+    """Score a submission and add its ``reproduced`` entry to ``registry`` (else
+    ``$VPSBENCH_REGISTRY``); the registry changes only on success.
+
+    ``info.split`` names the table; a GT that is not the official GT of an official table is
+    refused (``GTMismatchError``) before anything is scored.
+    """
     if not Path(gt).is_file():
         raise FileNotFoundError(f"{gt}: no such GT file")
-    dataset, split = gt_identity(gt)
+    registry = writable_registry(registry)
+    dataset, gt_split = gt_identity(gt)
+    split = info.split or gt_split
     check_run_info(info, dataset, split)
     check_can_add(registry, default_entry_id(info, dataset, split), replace)
+    digest = gt_digest(gt)
+    status = check_gt(digest, split)
     result = score_submission(submission, gt, metrics, workers, limits)
-    entry = reproduced_entry(result, info, submission, score_command(submission, gt, info, metrics))
+    command = score_command(submission, gt, info, metrics)
+    entry = reproduced_entry(result, info, submission, command, digest, status)
     return add_entry(entry, registry, replace), entry, result

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from leaderboard.splits import Split, entry_gt_status, is_dirty, official_splits
+
 DATASET_TITLES = {
     "cityscapes_vps": "Cityscapes-VPS",
     "viper": "VIPER",
@@ -28,6 +30,21 @@ STATUS_LABELS = {
     "secondary": "unverified (secondary source)",
     "unverified": "unverified (recalled)",
 }
+# The badge of a reproduced row by the GT it was scored on (leaderboard.splits.entry_gt_status).
+GT_LABELS = {
+    "verified": "reproduced",
+    "not verified": "reproduced, GT not verified",
+    "mismatch": "reproduced, GT not official",
+    "custom": "reproduced, custom GT",
+}
+DIGEST_UNKNOWN_NOTE = (
+    "The official GT digest of this split is not recorded yet, so results scored here show "
+    '"GT not verified": nothing proves they were scored on the official GT.'
+)
+CUSTOM_NOTE = (
+    "Not an official split: scored on a GT of the submitter's choice (named with --split). "
+    "Never verified, not comparable with the official tables."
+)
 
 
 @dataclass(frozen=True)
@@ -47,8 +64,10 @@ class Row:
     source_title: str  # the full citation or command
     url: str | None
     verified: bool
-    badge: str  # "verified", "unverified (...)", "reproduced"
+    badge: str  # "verified", "unverified (...)", "reproduced[, GT not verified]", ...
     notes: str | None
+    dirty: bool = False  # reproduced from a checkout with uncommitted changes
+    mine: bool = False  # from the user's registry, not the shipped one
 
 
 @dataclass
@@ -58,6 +77,8 @@ class Table:
     dataset: str
     split: str
     rows: list[Row] = field(default_factory=list)
+    official: bool = True  # an official split (leaderboard.splits); else a custom table
+    digest_known: bool = True  # the official GT's digest is recorded
 
     @property
     def table_id(self) -> str:
@@ -65,7 +86,8 @@ class Table:
 
     @property
     def title(self) -> str:
-        return f"{DATASET_TITLES.get(self.dataset, self.dataset)} · {self.split}"
+        custom = "" if self.official else " (custom, not verified)"
+        return f"{DATASET_TITLES.get(self.dataset, self.dataset)} · {self.split}{custom}"
 
     @property
     def k_labels(self) -> list[str]:
@@ -78,6 +100,14 @@ class Table:
     @property
     def caveat(self) -> str | None:
         return DATASET_CAVEATS.get(self.dataset)
+
+    @property
+    def gt_note(self) -> str | None:
+        """Why the rows of this table cannot be verified against an official GT, if so."""
+        if not self.official:
+            return CUSTOM_NOTE
+        has_reproduced = any(row.kind == "reproduced" for row in self.rows)
+        return DIGEST_UNKNOWN_NOTE if not self.digest_known and has_reproduced else None
 
     def numbered_notes(self) -> tuple[list[int | None], list[str]]:
         """Each row's footnote number (None without notes) and the distinct notes, in order."""
@@ -106,18 +136,29 @@ def source_cell(entry: dict) -> tuple[str, str, str | None]:
     if source["type"] == "reproduced":
         commit = (source.get("commit") or "")[:7]
         short = f"vpsbench {source['vpsbench_version']}" + (f" @{commit}" if commit else "")
-        return short, source["command"], None
+        full = source["command"]
+        if is_dirty(source):
+            # The commit alone does not give the code that scored it.
+            short += " (dirty tree)"
+            full += " (scored from a checkout with uncommitted changes)"
+        return short, full, None
     citation = source["citation"]
     short = citation if len(citation) <= 60 else citation[:57].rstrip() + "…"
     where = f" ({source['table']})" if source.get("table") else ""
     return short, citation + where, source.get("url")
 
 
-def make_row(entry: dict) -> Row:
+def make_row(entry: dict, splits: dict[tuple[str, str], Split], mine: bool = False) -> Row:
+    """One entry as a row; its badge and ``verified`` come from the official GT digests."""
     metrics = entry["metrics"]
     kind = entry["source"]["type"]
     short, full, url = source_cell(entry)
-    badge = "reproduced" if kind == "reproduced" else STATUS_LABELS[entry["source"]["status"]]
+    gt = entry_gt_status(entry, splits)
+    if kind == "reproduced":
+        badge, verified = GT_LABELS[gt], gt == "verified"
+    else:
+        badge = STATUS_LABELS[entry["source"]["status"]]
+        verified = bool(entry["verified"]) and gt != "custom"  # custom tables: never verified
     return Row(
         entry_id=entry["id"],
         method=entry["method"],
@@ -131,9 +172,11 @@ def make_row(entry: dict) -> Row:
         source=short,
         source_title=full,
         url=url,
-        verified=bool(entry["verified"]),
+        verified=verified,
         badge=badge,
         notes=entry.get("notes"),
+        dirty=kind == "reproduced" and is_dirty(entry["source"]),
+        mine=mine,
     )
 
 
@@ -151,13 +194,28 @@ def split_key(split: str) -> tuple:
     return (SPLIT_ORDER.index(split) if split in SPLIT_ORDER else len(SPLIT_ORDER), split)
 
 
-def build_tables(entries: Iterable[dict]) -> list[Table]:
-    """Entries grouped by dataset and split, each table ranked by VPQ."""
+def build_tables(
+    entries: Iterable[dict],
+    user_ids: Iterable[str] = (),
+    splits: dict[tuple[str, str], Split] | None = None,
+) -> list[Table]:
+    """Entries grouped by dataset and split, each table ranked by VPQ; official tables first,
+    custom ones after them. ``user_ids`` are the entries from the user's registry."""
+    splits = official_splits() if splits is None else splits
+    mine = set(user_ids)
     tables: dict[tuple[str, str], Table] = {}
     for entry in entries:
         key = (entry["dataset"], entry["split"])
-        tables.setdefault(key, Table(*key)).rows.append(make_row(entry))
-    ordered = sorted(tables.values(), key=lambda t: (dataset_key(t.dataset), split_key(t.split)))
+        if key not in tables:
+            split = splits.get(key)
+            tables[key] = Table(
+                *key, official=split is not None, digest_known=bool(split and split.digest_known)
+            )
+        tables[key].rows.append(make_row(entry, splits, entry["id"] in mine))
+    ordered = sorted(
+        tables.values(),
+        key=lambda t: (not t.official, dataset_key(t.dataset), split_key(t.split)),
+    )
     for table in ordered:
         table.rows.sort(key=rank_key)
     return ordered
@@ -188,6 +246,11 @@ def formatted_scores(table: Table) -> list[list[str]]:
     return [[fmt(v) for v in row_scores(row, table)] for row in table.rows]
 
 
+def status_text(row: Row) -> str:
+    """The status cell: the badge, and where the row comes from when that is the user."""
+    return row.badge + (" (your registry)" if row.mine else "")
+
+
 def render_console(tables: list[Table]) -> str:
     """Plain-text tables for ``vpsbench leaderboard list``."""
     blocks = []
@@ -196,7 +259,8 @@ def render_console(tables: list[Table]) -> str:
         lines = [header]
         for row, scores in zip(table.rows, formatted_scores(table), strict=True):
             name = f"{row.method} / {row.variant}" if row.variant else row.method
-            lines.append([name, *scores, row.badge])
+            dirty = " (dirty tree)" if row.dirty else ""  # no source column here
+            lines.append([name, *scores, status_text(row) + dirty])
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         text = [
             "  ".join(
@@ -205,5 +269,6 @@ def render_console(tables: list[Table]) -> str:
             ).rstrip()
             for line in lines
         ]
-        blocks.append(f"{table.title}  ({table.count_text})\n" + "\n".join(text))
+        note = f"\n{table.gt_note}" if table.gt_note else ""
+        blocks.append(f"{table.title}  ({table.count_text}){note}\n" + "\n".join(text))
     return "\n\n".join(blocks) if blocks else "no entries"

@@ -8,9 +8,16 @@ import pytest
 from lb_fixtures import make_synth, published_entry, snapshot, write_entry
 
 import vpsbench
-from leaderboard.registry import load_entries
+from leaderboard.registry import REGISTRY_ENV, load_entries
 from leaderboard.submit import metrics_from_summary
 from vpsbench.cli import main
+
+
+@pytest.fixture(autouse=True)
+def no_user_registry(monkeypatch):
+    """A developer's own $VPSBENCH_REGISTRY must neither change what these tests see nor
+    receive their entries."""
+    monkeypatch.delenv(REGISTRY_ENV, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +77,7 @@ def test_add_validates_and_refuses_duplicates(capsys, tmp_path, registry):
 
 @pytest.mark.parametrize("form", ["pred", "dir", "zip", "zipdir"])
 def test_score_adds_a_reproduced_entry(capsys, synth, registry, form):
+    # The tiny GT is not the official synth val GT: it is ranked in a custom table.
     code, out, err = run(
         capsys,
         "leaderboard",
@@ -77,6 +85,8 @@ def test_score_adds_a_reproduced_entry(capsys, synth, registry, form):
         synth[form],
         "--gt",
         synth["gt"],
+        "--split",
+        "val-custom",
         "--method",
         "Synth",
         "--variant",
@@ -87,12 +97,14 @@ def test_score_adds_a_reproduced_entry(capsys, synth, registry, form):
         registry,
     )
     assert code == 0, err
-    assert f"added {registry}/synth-{form}-synth-val-reproduced.json" in out
+    assert f"added {registry}/synth-{form}-synth-val-custom-reproduced.json" in out
     entry = next(e for e in load_entries(registry) if e["variant"] == form)
     expected = vpsbench.evaluate(synth["gt"], synth["pred"]).summary
     assert entry["metrics"] == metrics_from_summary(expected)  # every form scores the same
     source = entry["source"]
-    assert source["type"] == "reproduced" and entry["verified"] is True
+    assert source["type"] == "reproduced" and entry["verified"] is False
+    assert entry["split"] == "val-custom" and source["gt"]["split"] == "val"
+    assert len(source["gt"]["labels_digest"]) == 64 and isinstance(source["dirty"], bool)
     assert source["vpsbench_version"] == vpsbench.__version__ and source["seed"] == 1
     assert source["date"][:2] == "20" and source["hardware"]
     assert source["gt"]["content_id"] == expected["inputs"]["gt_content_id"]
@@ -102,10 +114,11 @@ def test_score_adds_a_reproduced_entry(capsys, synth, registry, form):
 
 def test_the_recorded_command_reproduces_the_entry(capsys, synth, registry, tmp_path):
     argv = ["leaderboard", "score", synth["pred"], "--gt", synth["gt"], "--method", "Synth"]
+    argv += ["--split", "val-custom"]
     assert run(capsys, *argv, "--metrics", "vpq,stq", "--registry", registry)[0] == 0
     first = next(e for e in load_entries(registry) if e["method"] == "Synth")
     command = shlex.split(first["source"]["command"])
-    assert command[:3] == ["vpsbench", "leaderboard", "score"]
+    assert command[:3] == ["vpsbench", "leaderboard", "score"] and "val-custom" in command
     other = tmp_path / "other"
     other.mkdir()
     assert run(capsys, *command[1:], "--registry", other)[0] == 0
@@ -135,7 +148,14 @@ def test_score_refuses_a_taken_id_before_scoring(capsys, synth, registry):
 
 def test_build_writes_the_site(capsys, registry, tmp_path):
     code, out, _ = run(
-        capsys, "leaderboard", "build", "--out", tmp_path / "site", "--registry", registry
+        capsys,
+        "leaderboard",
+        "build",
+        "--out",
+        tmp_path / "site",
+        "--registry",
+        registry,
+        "--no-shipped",
     )
     assert code == 0 and "index.html" in out
     names = sorted(p.name for p in (tmp_path / "site").iterdir())
