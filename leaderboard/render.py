@@ -165,7 +165,9 @@ def render_html(tables: list[Table], k_plots: dict[str, str], scatter: str | Non
     body = [html_table(t, k_plots.get(t.table_id)) for t in tables if t.official]
     custom = [html_table(t, k_plots.get(t.table_id)) for t in tables if not t.official]
     if custom:  # apart from the official tables, under their own heading
-        body.append(f'<h2 id="custom-tables" class="custom-head">{esc(CUSTOM_HEAD)}</h2>')
+        text = esc(CUSTOM_HEAD.split(": ", 1)[1]).replace("`", "")
+        body.append('<h2 id="custom-tables" class="custom-head">Custom tables</h2>')
+        body.append(f'<p class="legend">{text[0].upper() + text[1:]}</p>')
         body += custom
     if scatter:
         body.append(

@@ -28,7 +28,13 @@ NOT_RECORDED = (
 # published numbers only (the source does not name its split, or the GT is not public).
 SPLITS: list[dict] = [
     {"dataset": "cityscapes_vps", "split": "val"},
-    {"dataset": "cityscapes_vps", "split": "test"},
+    {
+        "dataset": "cityscapes_vps",
+        "split": "test",
+        "scorable": False,
+        "obtained": "the release has no test labels (vpsbench convert writes the test split "
+        "as images only); its numbers come from the sources",
+    },
     {"dataset": "viper", "split": "val"},
     {"dataset": "viper", "split": "test"},
     {"dataset": "vipseg", "split": "val"},
@@ -52,7 +58,12 @@ SPLITS: list[dict] = [
         "obtained": "published numbers whose source does not name the split",
     },
     {"dataset": "kitti_step", "split": "val"},
-    {"dataset": "kitti_step", "split": "test"},
+    {
+        "dataset": "kitti_step",
+        "split": "test",
+        "scorable": False,
+        "obtained": "its labels are held by the KITTI benchmark server",
+    },
     {
         "dataset": "kitti_step",
         "split": "unspecified",

@@ -248,7 +248,7 @@ def formatted_scores(table: Table) -> list[list[str]]:
 
 def status_text(row: Row) -> str:
     """The status cell: the badge, and where the row comes from when that is the user."""
-    return row.badge + (" (your registry)" if row.mine else "")
+    return row.badge + (" · your registry" if row.mine else "")
 
 
 def render_console(tables: list[Table]) -> str:
@@ -259,7 +259,7 @@ def render_console(tables: list[Table]) -> str:
         lines = [header]
         for row, scores in zip(table.rows, formatted_scores(table), strict=True):
             name = f"{row.method} / {row.variant}" if row.variant else row.method
-            dirty = " (dirty tree)" if row.dirty else ""  # no source column here
+            dirty = " · dirty tree" if row.dirty else ""  # no source column here
             lines.append([name, *scores, status_text(row) + dirty])
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         text = [

@@ -187,7 +187,7 @@ def test_a_custom_split_is_accepted_shown_apart_and_never_verified(
     code, out, _ = run(capsys, "leaderboard", "list", "--registry", registry)
     assert code == 0
     assert out.index("vpsbench synthetic · val-custom") > out.index("vpsbench synthetic · val ")
-    assert "reproduced, custom GT (your registry)" in out
+    assert "reproduced, custom GT · your registry" in out
 
 
 def test_an_official_split_without_a_digest_shows_gt_not_verified(
@@ -279,7 +279,7 @@ def test_the_registry_variable_is_honoured_and_the_flag_wins(
     # list and build show the shipped entries plus the variable's registry, marked as such
     code, out, _ = run(capsys, "leaderboard", "list")
     assert code == 0 and "MyNet" in out and "VPSNet-FuseTrack" in out
-    assert "(your registry)" in next(line for line in out.splitlines() if "MyNet" in line)
+    assert "· your registry" in next(line for line in out.splitlines() if "MyNet" in line)
     code, _, _ = run(capsys, "leaderboard", "build", "--out", tmp_path / "site")
     html = (tmp_path / "site" / "index.html").read_text()
     assert code == 0 and 'data-mine="true"' in html and "your registry</span>" in html
