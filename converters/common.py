@@ -194,14 +194,36 @@ class EncodedVideo:
     tracks: tuple[Track, ...]
 
 
+def check_categories(
+    panoptic: np.ndarray, category_ids: np.ndarray, label_divisor: int, ignore_label: int, stem: str
+) -> None:
+    """Every value of a converted map is void or of a category of the table (one-line error)."""
+    # Checked here, once for every converter: a value of an unknown category would make a GT
+    # segment no class can match, and an evaluator could book its misses to another class.
+    values = np.unique(panoptic)
+    semantic = values // label_divisor
+    bad = values[(semantic != ignore_label) & ~np.isin(semantic, category_ids)]
+    if len(bad):
+        raise ConversionError(
+            f"frame {stem!r}: label value {int(bad[0])} has category {int(bad[0]) // label_divisor}"
+            f", which is not in the category table (ids {category_ids.tolist()}, void "
+            f"{ignore_label})"
+        )
+
+
 def encode_video(
-    video: VideoPlan, decode: Callable[[object], DecodedFrame], label_divisor: int
+    video: VideoPlan,
+    decode: Callable[[object], DecodedFrame],
+    label_divisor: int,
+    category_ids: tuple[int, ...] | None = None,
+    ignore_label: int = 255,
 ) -> EncodedVideo:
     """Decode every frame of a video, give its objects instance ids, compress its label maps.
 
     Runs in a worker process: a whole video per task, because instance ids depend on the order
-    in which objects appear through the video.
+    in which objects appear through the video. With ``category_ids`` every value is checked.
     """
+    known = None if category_ids is None else np.asarray(category_ids, np.int64)
     registry = InstanceRegistry(label_divisor, video.video_id)
     frames = []
     for frame in video.frames:
@@ -214,6 +236,8 @@ def encode_video(
                     f"frame {frame.stem!r}: panoptic map is {panoptic.shape}, the video is "
                     f"{(video.height, video.width)}"
                 )
+            if known is not None:
+                check_categories(panoptic, known, label_divisor, ignore_label, frame.stem)
             encoded = encode_label_map(panoptic)
         frames.append((encoded, decoded.image))
     return EncodedVideo(tuple(frames), tuple(registry.tracks()))
@@ -223,7 +247,13 @@ def encoded_videos(
     plan: SplitPlan, decode: Callable[[object], DecodedFrame], workers: int
 ) -> Iterator[EncodedVideo]:
     """Every video of the plan, in order, converted in ``workers`` processes."""
-    task = functools.partial(encode_video, decode=decode, label_divisor=plan.info.label_divisor)
+    task = functools.partial(
+        encode_video,
+        decode=decode,
+        label_divisor=plan.info.label_divisor,
+        category_ids=tuple(c.id for c in plan.categories),
+        ignore_label=plan.info.ignore_label,
+    )
     if workers <= 1:
         yield from map(task, plan.videos)
         return

@@ -14,8 +14,12 @@ Decisions (docs/CONVERTERS.md, VIPER section):
   on odd offsets); counting annotated frames samples the labels predictably. With ``stride > 1``
   image-only frames are dropped (the kept frames are no longer consecutive anyway). In an
   image-only sequence the stride counts its frames.
-* ``frames_per_video`` counts the frames a video holds (annotated or not), as the VIPER VPQ
-  windows do; the last, shorter remainder of a sequence is kept as its own video.
+* ``frames_per_video`` counts *labelled* frames, as the VPQ windows and VC clips do (they run
+  over the evaluated frame list): ``60`` gives videos of 60 evaluated frames like VPSNet's,
+  whether or not the image-only frames are there. A video holds the image-only frames that
+  precede its labelled ones (and, the last one, those after the sequence's last label); the
+  last, shorter remainder of a sequence is kept as its own video. In an image-only sequence
+  it counts its frames.
 * Labels are decoded by palette index, never by colour (van and train share a colour).
 """
 
@@ -199,11 +203,27 @@ def keep_frames(files: SequenceFiles, stride: int) -> list[int]:
     return annotated[::stride]
 
 
-def cut(numbers: list[int], frames_per_video: int | None) -> list[list[int]]:
-    """Consecutive chunks of ``frames_per_video`` frames, the shorter remainder as the last one."""
+def cut(numbers: list[int], labelled: set[int], frames_per_video: int | None) -> list[list[int]]:
+    """Consecutive parts holding ``frames_per_video`` labelled frames each (see module doc)."""
     if frames_per_video is None:
         return [numbers]
-    return [numbers[i : i + frames_per_video] for i in range(0, len(numbers), frames_per_video)]
+    if not labelled:  # image-only sequence: count its frames
+        return [numbers[i : i + frames_per_video] for i in range(0, len(numbers), frames_per_video)]
+    parts: list[list[int]] = []
+    current: list[int] = []
+    count = 0
+    for number in numbers:
+        current.append(number)
+        count += number in labelled
+        if count == frames_per_video:  # a part ends on its last labelled frame
+            parts.append(current)
+            current, count = [], 0
+    if current:
+        if count == 0 and parts:  # image-only frames after the last label: no video of their own
+            parts[-1].extend(current)
+        else:
+            parts.append(current)
+    return parts
 
 
 def video_size(files: SequenceFiles, numbers: list[int], video_id: str) -> tuple[int, int]:
@@ -238,7 +258,7 @@ def frame_plan(files: SequenceFiles, number: int, size: tuple[int, int]) -> Fram
 def video_plans(files: SequenceFiles, stride: int, frames_per_video: int | None) -> list[VideoPlan]:
     """The videos of one sequence: the whole sequence, or its consecutive parts."""
     numbers = keep_frames(files, stride)
-    parts = cut(numbers, frames_per_video)
+    parts = cut(numbers, set(files.annotated), frames_per_video)
     videos = []
     for part_index, part in enumerate(parts, start=1):
         if not part:
@@ -267,7 +287,9 @@ def describe_source(
     if list_file is not None:
         which += f" (from {list_file})"
     per_video = (
-        f"{frames_per_video} frames per video" if frames_per_video else "one video per sequence"
+        f"{frames_per_video} labelled frames per video"
+        if frames_per_video
+        else "one video per sequence"
     )
     return (
         f"VIPER raw release at {root} (split {split}; sequences {which}; stride {stride} "

@@ -112,22 +112,49 @@ def test_sequence_selection_by_ids_and_by_list_file(tree, tmp_path):
         assert "sequences 002 (from" in f.info.source
 
 
-def test_frames_per_video_cuts_sequences(tree, tmp_path):
+def test_frames_per_video_counts_labelled_frames(tree, tmp_path):
+    """N labelled frames a video, each with the image-only frames before its labels."""
     root, truth = tree
-    out = convert_viper(root, "val", tmp_path / "cut.h5", sequences=["001"], frames_per_video=20)
-    stems = [f"001_{n:05d}" for n in truth["frames"]["001"]]  # 45 frames: 20 + 20 + 5
-    parts = [stems[0:20], stems[20:40], stems[40:]]
+    out = convert_viper(root, "val", tmp_path / "cut.h5", sequences=["001"], frames_per_video=2)
+    numbers = truth["frames"]["001"]  # 8..52, labelled 10, 20, 30, 40, 50
+    # parts end on their 2nd labelled frame; frames 51, 52 after the last label join the last
+    parts = [[f"001_{n:05d}" for n in numbers if lo <= n <= hi]
+             for lo, hi in ((8, 20), (21, 40), (41, 52))]  # fmt: skip
     expected = {f"001_{i:04d}": expected_panoptic(truth["truth"]["001"],
                                                   [s for s in part if s in truth["truth"]["001"]])
                 for i, part in enumerate(parts, start=1)}  # fmt: skip
     assert_maps_equal(maps_by_video(out), expected)
     with VPSFile(out) as f:
         assert [v.stems for v in f] == parts
+        assert [v.num_annotated for v in f] == [2, 2, 1]
         assert f.video("001_0003").meta == {"sequence": "001", "part": 3}
-        # ids restart per video: part 2 starts at frame 30, where car 9 is away; it comes last
+        assert "2 labelled frames per video" in f.info.source
+        # ids restart per video: part 2 starts at frame 21; car 9 is away at 30, so it comes last
         keys = [t.source_key for t in f.video("001_0002").tracks()]
         assert keys == ["16:1", "20:2", "24:5", "25:300", "24:9"]
     assert validate_file(out) == []
+    # The same N gives the same evaluated frames without the image-only frames.
+    labelled_only = write_viper_tree(tmp_path / "lab", sequences=("001",), with_unlabelled=False)
+    out2 = convert_viper(tmp_path / "lab", "val", tmp_path / "cut2.h5", frames_per_video=2)
+    with VPSFile(out2) as f:
+        assert [[v.stems[i] for i in v.annotated_indices] for v in f] == [
+            [s for s in part if s in labelled_only["truth"]["001"]] for part in parts
+        ]
+
+
+def test_frames_per_video_in_an_image_only_split_counts_frames(tmp_path):
+    write_viper_tree(tmp_path, split="test", sequences=("001",), frames=range(1, 8))
+    with VPSFile(convert_viper(tmp_path, "test", tmp_path / "t.h5", frames_per_video=3)) as f:
+        assert [v.num_frames for v in f] == [3, 3, 1]
+
+
+def test_label_spacing_follows_the_source_and_the_stride(tree, tmp_path):
+    """The public labels are 10 source frames apart; --stride S makes that 10 S."""
+    root, _ = tree
+    with VPSFile(convert_viper(root, "val", tmp_path / "s1.h5", sequences=["1"])) as f:
+        assert f.label_spacing() == (10,)
+    with VPSFile(convert_viper(root, "val", tmp_path / "s2.h5", sequences=["1"], stride=2)) as f:
+        assert f.label_spacing() == (20,)
 
 
 def test_stride_counts_annotated_frames(tree, tmp_path):

@@ -90,6 +90,8 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def file_summary(path: Path) -> dict:
     """A JSON-able summary of a unified file (reads metadata and storage sizes only)."""
+    import dataclasses
+
     from vpsbench.format import VPSFile, schema
 
     with VPSFile(path) as f:
@@ -117,11 +119,13 @@ def file_summary(path: Path) -> dict:
             "videos": len(f),
             "frames": total,
             "annotated_frames": annotated,
+            "label_spacing": list(f.label_spacing()),
+            "max_annotated_per_video": max((v.num_annotated for v in f), default=0),
             "frame_sizes": [list(s) for s in sizes],
             "categories": len(f.categories),
             "thing_categories": [c.name for c in f.categories if c.isthing],
             "stuff_categories": [c.name for c in f.categories if not c.isthing],
-            "protocol": f.protocol.__dict__ if f.protocol else None,
+            "protocol": dataclasses.asdict(f.protocol) if f.protocol else None,
             "bytes_on_disk": path.stat().st_size,
             "bytes_panoptic": storage["panoptic"],
             "bytes_images": storage["images"],
@@ -144,12 +148,23 @@ def format_summary(s: dict) -> str:
         f"  labels: semantic*{s['label_divisor']}+instance, void = {s['ignore_label']}",
     ]
     if s["protocol"]:
+        from vpsbench.report.markdown import describe_spacing
+
         p = s["protocol"]
         lines.append(
-            f"  protocol: VPQ windows {list(p['vpq_window_sizes'])} {p['vpq_window_unit']} "
+            f"  protocol: VPQ windows {list(p['vpq_window_sizes'])} annotated frames "
             f"reported as k={list(p['vpq_k'])}, min tube area {p['min_tube_area']}, "
-            f"excluded categories {list(p['excluded_category_ids'])}"
+            f"excluded categories {list(p['excluded_category_ids'])}, "
+            f"VC clip lengths {list(p['vc_clip_lengths'])}"
         )
+        lines.append(f"    {describe_spacing(list(p['vpq_window_sizes']), s['label_spacing'])}")
+        longest = s["max_annotated_per_video"]
+        too_long = [n for n in p["vc_clip_lengths"] if n > longest]
+        if too_long:
+            lines.append(
+                f"    VC_{'/VC_'.join(map(str, too_long))} will be empty: the longest video has "
+                f"{longest} annotated frames"
+            )
     if "predicts" in s:
         ref = s["predicts"]
         lines.append(f"  predicts: {ref['dataset']}/{ref['split']} ({ref['file']})")

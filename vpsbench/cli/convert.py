@@ -58,8 +58,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common(viper)
     viper.add_argument("--sequences", nargs="+", metavar="SSS", help="sequence ids to convert")
     viper.add_argument("--sequence-list", type=Path, help="text file with one sequence id a line")
-    viper.add_argument("--frames-per-video", type=int, help="cut sequences into videos of N frames")
-    viper.add_argument("--stride", type=int, default=1, help="keep every S-th labelled frame")
+    viper.add_argument(
+        "--frames-per-video",
+        type=int,
+        metavar="N",
+        help="cut sequences into videos of N labelled frames each (with the image-only frames "
+        "before them); N counts frames in an image-only split",
+    )
+    viper.add_argument(
+        "--stride",
+        type=int,
+        default=1,
+        metavar="S",
+        help="keep every S-th labelled frame (S > 1 drops the image-only frames; the public "
+        "labels are 10 source frames apart, so kept ones are 10*S apart)",
+    )
     viper.set_defaults(run=run_convert_viper)
 
     p = add_command(subparsers, "export", "write a unified file in an official layout", EXPORT_HELP)

@@ -10,7 +10,9 @@ from vpsbench.cli.common import add_command, add_limit_options, limits_from_args
 EVAL_HELP = """
 Scores a prediction against a unified ground-truth file with the dataset's official protocol,
 read from the GT file (Cityscapes-VPS: windows of 1,2,3,4 annotated frames reported as
-k=0,5,10,15; VIPER: 1,5,10,15 frames, tubes < 1024 px skipped, class 11 excluded).
+k=0,5,10,15, VC_2/4/6; VIPER: 1,5,10,15 annotated frames, tubes < 1024 px skipped, class 11
+excluded, VC_8/16). Windows and VC clips count annotated frames; the output says how many
+source frames they span.
 
 PRED is a unified prediction file (.h5), or an official Cityscapes-VPS submission: a directory
 with pred.json + pan_pred/*.png, or submission.zip. Submission frames are paired by image_id /
@@ -57,7 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-tube-area", type=int, help="override the minimum GT tube area (px)")
     p.add_argument("--exclude", type=int, nargs="*", help="override the excluded category ids")
     p.add_argument(
-        "--vc-n", type=int, nargs="+", default=[8, 16], help="VC clip lengths (default: 8 16)"
+        "--vc-n",
+        type=int,
+        nargs="+",
+        help="VC clip lengths in annotated frames (default: the GT protocol's, e.g. "
+        "Cityscapes-VPS 2 4 6, VIPER 8 16)",
     )
     p.add_argument(
         "--vc-mode",
@@ -121,7 +127,7 @@ def score(args: argparse.Namespace, gt: Path) -> int:
         protocol=protocol_override(args, gt),
         workers=args.workers,
         progress=args.progress,
-        vc_ns=tuple(args.vc_n),
+        vc_ns=None if args.vc_n is None else tuple(args.vc_n),
         vc_mode=args.vc_mode,
         limits=limits_from_args(args),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import multiprocessing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,7 +29,6 @@ from vpsbench.metrics.vpq import VPQ
 from .predictions import EvaluationError, check_prediction_map, open_predictions
 
 ALL_METRICS = ("vpq", "pq", "stq", "vc", "idsw")
-DEFAULT_VC_NS = (8, 16)
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,20 @@ def check_prediction_values(
         )
 
 
+def check_gt_values(
+    values: np.ndarray, category_ids: np.ndarray, space: LabelSpace, where: str
+) -> None:
+    """Each GT value is void or of a category of the file's table (else a corrupt GT file)."""
+    # Unchecked, such a tube's false negatives would be booked to a neighbouring class.
+    values = np.unique(values)
+    bad = values[(values != space.void) & ~np.isin(space.category(values), category_ids)]
+    if len(bad):
+        raise EvaluationError(
+            f"{where}: GT values {bad[:5].tolist()} have categories not in the GT file's "
+            f"category table {category_ids.tolist()} (run vpsbench validate on the GT file)"
+        )
+
+
 def compute_video_stats(task: VideoTask) -> VideoStats:
     """Read one GT video and its prediction once; return its per-frame statistics."""
     with VPSFile(task.gt_path) as gt:
@@ -89,6 +103,7 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
             gt_map = video.panoptic_row(row)
             check_prediction_map(pred, gt_map.shape, where)
             histograms.append(pair_histogram(gt_map, pred))
+            check_gt_values(histograms[-1].gt, cats, space, where)
             check_prediction_values(histograms[-1].pred, cats, space, where)
             if task.vc_ns:
                 gt_sem.append(space.category(gt_map).astype(np.uint16))
@@ -168,11 +183,14 @@ def evaluate(
     protocol: Protocol | None = None,
     workers: int = 1,
     progress: bool = False,
-    vc_ns: Sequence[int] = DEFAULT_VC_NS,
+    vc_ns: Sequence[int] | None = None,
     vc_mode: str = "corrected",
     limits: SubmissionLimits | None = None,
 ):
-    """Score ``pred`` (unified prediction file or official submission) against the GT file."""
+    """Score ``pred`` (unified prediction file or official submission) against the GT file.
+
+    ``vc_ns`` overrides the protocol's VC clip lengths (``Protocol.vc_clip_lengths``).
+    """
     from vpsbench.report.result import build_result
 
     names = parse_metrics(metrics)
@@ -184,17 +202,19 @@ def evaluate(
         if gt_file.info.is_prediction:
             raise EvaluationError(f"{gt_path.name} is a prediction file; --gt needs ground truth")
         proto = resolve_protocol(gt_file, protocol)
+        if vc_ns is not None:  # recorded in the result's protocol, as the lengths used
+            proto = dataclasses.replace(proto, vc_clip_lengths=tuple(int(n) for n in vc_ns))
         space = LabelSpace.from_categories(
             gt_file.categories, gt_file.info.label_divisor, gt_file.info.ignore_label
         )
         source = stack.enter_context(open_predictions(pred, gt_file, limits))
-        ns = tuple(vc_ns) if "vc" in names else ()
+        ns = proto.vc_clip_lengths if "vc" in names else ()
         tasks = [
             VideoTask(gt_path, source, video.video_id, space.category_ids, ns, vc_mode)
             for video in gt_file
             if video.num_annotated > 0
         ]
-        metric_objs = build_metrics(names, space, proto, vc_ns, vc_mode)
+        metric_objs = build_metrics(names, space, proto, proto.vc_clip_lengths, vc_mode)
         for stats in iter_video_stats(tasks, workers, progress):
             for metric in metric_objs.values():
                 metric.update(stats)
@@ -206,6 +226,8 @@ def evaluate(
             "gt_content_id": gt_file.info.content_id,
             "videos": len(tasks),
             "frames": int(sum(len(v.annotated_indices) for v in gt_file)),
+            # source frames between consecutive annotated frames: what a window spans
+            "label_spacing": list(gt_file.label_spacing()),
             "vpsbench_version": __version__,
         }
         return build_result(metric_objs, gt_file.categories, proto, inputs)

@@ -89,13 +89,27 @@ def read_protocol(file: h5py.File) -> schema.Protocol | None:
     if schema.PROTOCOL not in file:
         return None
     attrs = file[schema.PROTOCOL].attrs
+    # The legacy attribute vpq_window_unit is not read: windows always counted annotated frames.
+    if "vc_clip_lengths" in attrs:
+        vc = tuple(int(x) for x in attrs["vc_clip_lengths"])
+    else:
+        vc = legacy_vc_clip_lengths(attr_str(file.attrs, "dataset"))
     return schema.Protocol(
         vpq_window_sizes=tuple(int(x) for x in attrs["vpq_window_sizes"]),
         vpq_k=tuple(int(x) for x in attrs["vpq_k"]),
-        vpq_window_unit=attr_str(attrs, "vpq_window_unit"),
         min_tube_area=int(attrs["min_tube_area"]),
         excluded_category_ids=tuple(int(x) for x in attrs["excluded_category_ids"]),
+        vc_clip_lengths=vc,
     )
+
+
+def legacy_vc_clip_lengths(dataset: str) -> tuple[int, ...]:
+    """VC clip lengths of a file written before /protocol recorded them: its dataset's."""
+    # Those files were scored with VC_8/VC_16, which have no clip in 6-frame Cityscapes-VPS
+    # (and synthetic) videos; their dataset's current protocol is the useful default.
+    if dataset in ("cityscapes_vps", "synth"):
+        return schema.CITYSCAPES_VPS_PROTOCOL.vc_clip_lengths
+    return schema.DEFAULT_VC_CLIP_LENGTHS
 
 
 def decode_image(data: bytes) -> np.ndarray:
@@ -338,6 +352,17 @@ class VPSFile:
 
     def __len__(self) -> int:
         return len(self.video_ids)
+
+    def label_spacing(self) -> tuple[int, ...]:
+        """Distinct gaps, in source frames, between consecutive annotated frames of a video.
+
+        ``(5,)`` for Cityscapes-VPS, ``(10,)`` for the public VIPER labels; empty when no video
+        has two annotated frames. A VPQ window of n annotated frames spans (n-1)*gap+1 frames.
+        """
+        gaps: set[int] = set()
+        for video in self:
+            gaps.update(np.diff(video.source_frames[video.annotated_indices]).tolist())
+        return tuple(sorted(int(g) for g in gaps))
 
     def num_frames(self) -> tuple[int, int]:
         """(all frames, annotated frames) over the whole file."""

@@ -14,9 +14,14 @@ KIND_GROUNDTRUTH = "groundtruth"
 KIND_PREDICTION = "prediction"
 KINDS = (KIND_GROUNDTRUTH, KIND_PREDICTION)
 
+# Values of the legacy /protocol attribute ``vpq_window_unit``. It is no longer part of
+# ``Protocol``: VPQ windows always count annotated frames, which is what the evaluator always did.
+# Readers ignore it; writers still store "annotated_frames" so that older readers open new files.
 WINDOW_UNIT_ANNOTATED = "annotated_frames"
 WINDOW_UNIT_FRAMES = "frames"
 WINDOW_UNITS = (WINDOW_UNIT_ANNOTATED, WINDOW_UNIT_FRAMES)
+# VSPW's VC_8 and VC_16 (Miao et al. 2021): the clip lengths of a protocol that names none.
+DEFAULT_VC_CLIP_LENGTHS = (8, 16)
 
 DEFAULT_LABEL_DIVISOR = 1000
 DEFAULT_IGNORE_LABEL = 255
@@ -50,28 +55,38 @@ class Category:
 
 @dataclass(frozen=True)
 class Protocol:
-    """How ``vpsbench eval`` scores a dataset by default (VPQ windows, small tubes, exclusions)."""
+    """How ``vpsbench eval`` scores a dataset by default (VPQ windows, small tubes, exclusions, VC).
+
+    Window sizes and VC clip lengths count *annotated* frames (the evaluated frame list), as
+    the official scorers do; how far apart those are in source frames is a fact of the frame
+    table (``VPSFile.label_spacing``), not of the protocol.
+    """
 
     vpq_window_sizes: tuple[int, ...]
     vpq_k: tuple[int, ...]
-    vpq_window_unit: str = WINDOW_UNIT_ANNOTATED
     min_tube_area: int = 0
     excluded_category_ids: tuple[int, ...] = ()
+    vc_clip_lengths: tuple[int, ...] = DEFAULT_VC_CLIP_LENGTHS
 
     def __post_init__(self) -> None:
         if len(self.vpq_window_sizes) != len(self.vpq_k):
             raise ValueError("vpq_window_sizes and vpq_k must have the same length")
-        if self.vpq_window_unit not in WINDOW_UNITS:
-            raise ValueError(f"vpq_window_unit must be one of {WINDOW_UNITS}")
+        if not self.vc_clip_lengths or min(self.vc_clip_lengths) < 1:
+            raise ValueError(f"vc_clip_lengths must be >= 1, got {list(self.vc_clip_lengths)}")
 
 
-CITYSCAPES_VPS_PROTOCOL = Protocol(vpq_window_sizes=(1, 2, 3, 4), vpq_k=(0, 5, 10, 15))
+# Cityscapes-VPS videos have 6 annotated frames (every 5th of a 30-frame snippet), so VSPW's
+# VC_8/VC_16 have no clip there; 2, 4 and 6 (the whole video) are the lengths it allows.
+CITYSCAPES_VPS_PROTOCOL = Protocol(
+    vpq_window_sizes=(1, 2, 3, 4), vpq_k=(0, 5, 10, 15), vc_clip_lengths=(2, 4, 6)
+)
+# VPSNet's VIPER videos have 60 frames, all labelled: room for VSPW's VC_8 and VC_16.
 VIPER_PROTOCOL = Protocol(
     vpq_window_sizes=(1, 5, 10, 15),
     vpq_k=(0, 5, 10, 15),
-    vpq_window_unit=WINDOW_UNIT_FRAMES,
     min_tube_area=1024,
     excluded_category_ids=(11,),
+    vc_clip_lengths=(8, 16),
 )
 
 

@@ -142,6 +142,9 @@ def check_protocol(file: h5py.File, category_ids: set[int]) -> Iterator[Problem]
         yield Problem("protocol", loc, f"vpq_window_sizes must be increasing positive: {sizes}")
     if protocol.min_tube_area < 0:
         yield Problem("protocol", loc, "min_tube_area must be >= 0")
+    lengths = list(protocol.vc_clip_lengths)
+    if lengths != sorted(set(lengths)):
+        yield Problem("protocol", loc, f"vc_clip_lengths must be increasing: {lengths}")
     unknown = set(protocol.excluded_category_ids) - category_ids
     if unknown:
         yield Problem(

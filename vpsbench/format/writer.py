@@ -360,6 +360,8 @@ def write_protocol(file: h5py.File, protocol: schema.Protocol) -> None:
     group = file.require_group(schema.PROTOCOL)
     group.attrs["vpq_window_sizes"] = np.array(protocol.vpq_window_sizes, np.int32)
     group.attrs["vpq_k"] = np.array(protocol.vpq_k, np.int32)
-    group.attrs["vpq_window_unit"] = protocol.vpq_window_unit
+    # Legacy attribute, always "annotated_frames" (the truth): earlier vpsbench readers need it.
+    group.attrs["vpq_window_unit"] = schema.WINDOW_UNIT_ANNOTATED
     group.attrs["min_tube_area"] = np.int64(protocol.min_tube_area)
     group.attrs["excluded_category_ids"] = np.array(protocol.excluded_category_ids, np.int32)
+    group.attrs["vc_clip_lengths"] = np.array(protocol.vc_clip_lengths, np.int32)

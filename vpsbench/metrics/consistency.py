@@ -89,12 +89,14 @@ class VideoConsistency(VideoMetric):
         self.mode = mode
         super().__init__()
 
-    def summarize(self, video: VideoStats) -> dict[int, np.ndarray]:
-        """One video's clip rows ``video.vc[n]`` for every n."""
+    def summarize(self, video: VideoStats) -> dict:
+        """One video's clip rows ``video.vc[n]`` for every n (key ``"frames"``: its length)."""
         missing = [n for n in self.ns if n not in video.vc]
         if missing:
             raise ValueError(f"video {video.video_id!r} has no VC clip counts for n={missing}")
-        return {n: np.asarray(video.vc[n], np.int64).reshape(-1, 2) for n in self.ns}
+        rows: dict = {n: np.asarray(video.vc[n], np.int64).reshape(-1, 2) for n in self.ns}
+        rows["frames"] = len(video.stems)  # annotated frames, to explain an empty VC_n
+        return rows
 
     def settings(self) -> tuple:
         return (self.ns, self.mode)
@@ -117,10 +119,26 @@ class VideoConsistency(VideoMetric):
         return out
 
     def result(self) -> dict:
-        """{"vc_<n>": percent or None, "clips_<n>": clips averaged} and the settings used."""
+        """{"vc_<n>": percent or None, "clips_<n>": clips averaged}, the settings used and, for
+        each None, ``empty["vc_<n>"]``: why there is no value."""
         out = self._scores({n: [v[n] for v in self.videos.values()] for n in self.ns})
         out["settings"] = {"ns": list(self.ns), "mode": self.mode}
+        empty = {f"vc_{n}": self.why_empty(n) for n in self.ns if out[f"vc_{n}"] is None}
+        if empty:
+            out["empty"] = empty
         return out
+
+    def why_empty(self, n: int) -> str:
+        """Why VC_n has no value: no video long enough, or no GT-stable pixel in any clip."""
+        longest = max((v["frames"] for v in self.videos.values()), default=0)
+        if not any(len(v[n]) for v in self.videos.values()):
+            if self.mode == "vspw_official":
+                need = f"more than {n} annotated frames (vspw_official has C-n clips)"
+            else:
+                need = f"{n} annotated frames"
+            return f"no video has {need}; the longest has {longest}"
+        label = "GT label" if self.mode == "vspw_official" else "non-void GT label"
+        return f"no clip of {n} frames has a pixel with a stable {label}"
 
     def per_class(self) -> list[dict]:
         """VC is not defined per class."""

@@ -49,6 +49,37 @@ def scalar_rows(summary: dict) -> list[list[str]]:
     return rows
 
 
+def describe_spacing(window_sizes: list[int], spacing: list[int]) -> str:
+    """What VPQ windows of ``window_sizes`` annotated frames span, given the label spacing."""
+    sizes = ", ".join(map(str, window_sizes))
+    if not spacing:
+        return f"VPQ windows of {sizes} annotated frames (no video has two annotated frames)"
+    if len(spacing) > 1:
+        return (
+            f"VPQ windows of {sizes} annotated frames; annotated frames are "
+            f"{spacing[0]} to {spacing[-1]} source frames apart (irregular)"
+        )
+    gap = spacing[0]
+    if gap == 1:
+        return f"VPQ windows of {sizes} annotated frames; every source frame is annotated"
+    spans = ", ".join(str((n - 1) * gap + 1) for n in window_sizes)
+    return (
+        f"VPQ windows of {sizes} annotated frames; annotated frames are {gap} source frames "
+        f"apart, so the windows span {spans} source frames"
+    )
+
+
+def notes(summary: dict) -> list[str]:
+    """Lines explaining the table: what the windows span, why a VC value is empty."""
+    lines = []
+    protocol, inputs = summary.get("protocol", {}), summary.get("inputs", {})
+    if "vpq" in summary and "label_spacing" in inputs and "vpq_window_sizes" in protocol:
+        lines.append(describe_spacing(protocol["vpq_window_sizes"], inputs["label_spacing"]))
+    for key, why in summary.get("vc", {}).get("empty", {}).items():
+        lines.append(f"{key.upper()} is empty: {why}")
+    return lines
+
+
 def plain_table(header: list[str], rows: list[list[str]]) -> str:
     """Fixed-width columns for the terminal."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -77,6 +108,8 @@ def render_console(summary: dict) -> str:
     others = scalar_rows(summary)
     if others:
         parts.append(plain_table(["metric", "value"], others))
+    if notes(summary):
+        parts.append("\n".join(notes(summary)))
     return "\n\n".join(parts)
 
 
@@ -112,6 +145,8 @@ def render_markdown(result: EvalResult) -> str:
     others = scalar_rows(s)
     if others:
         parts += ["## Other metrics", "", markdown_table(["metric", "value"], others), ""]
+    if notes(s):
+        parts += ["## Notes", "", *[f"* {line}" for line in notes(s)], ""]
     per_class = per_class_markdown(result)
     if per_class:
         parts += ["## VPQ per class", "", per_class, ""]

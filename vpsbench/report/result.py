@@ -72,9 +72,9 @@ def protocol_dict(protocol: Protocol) -> dict:
     return {
         "vpq_window_sizes": list(protocol.vpq_window_sizes),
         "vpq_k": list(protocol.vpq_k),
-        "vpq_window_unit": protocol.vpq_window_unit,
         "min_tube_area": protocol.min_tube_area,
         "excluded_category_ids": list(protocol.excluded_category_ids),
+        "vc_clip_lengths": list(protocol.vc_clip_lengths),
     }
 
 
