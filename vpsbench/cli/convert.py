@@ -16,6 +16,9 @@ cityscapes-vps ROOT: the Cityscapes-VPS root (panoptic_gt_<split>_city_vps.json 
   split (images only) becomes a file without labels, for inference.
 viper ROOT: the raw VIPER release (<split>/img|cls|inst/SSS/SSS_FFFFF.*), mapped to the 23
   VPS classes.
+submission SUB --gt GT: an official Cityscapes-VPS submission (pred.json + pan_pred/, or its
+  zip) for the GT file, as a unified prediction file that keeps the submission's tubes (one
+  colour id = one tube, tube_identity "instance"); it scores as the submission does.
 
 The output is written atomically; --workers decodes frames in parallel processes.
 
@@ -23,6 +26,7 @@ example:
   vpsbench convert cityscapes-vps data/cityscapes_vps --split val -o cityscapes_vps_val.h5
   vpsbench convert viper data/viper --split val -o viper_val.h5 --sequence-list day.txt \\
       --frames-per-video 60 --workers 2
+  vpsbench convert submission submission.zip --gt cityscapes_vps_val.h5 -o pred.h5
 """
 
 EXPORT_HELP = """
@@ -75,6 +79,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     viper.set_defaults(run=run_convert_viper)
 
+    sub = datasets.add_parser("submission", help="official submission -> unified prediction")
+    sub.add_argument("submission", type=Path, help="pred.json + pan_pred/ folder, or its zip")
+    sub.add_argument("--gt", required=True, type=Path, help="the GT file it predicts")
+    sub.add_argument("-o", "--out", required=True, type=Path, help="output .h5 file")
+    sub.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    sub.set_defaults(run=run_convert_submission)
+
     p = add_command(subparsers, "export", "write a unified file in an official layout", EXPORT_HELP)
     formats = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
     city = formats.add_parser("cityscapes-vps", help="unified file -> Cityscapes-VPS layout")
@@ -118,6 +129,14 @@ def run_convert_viper(args: argparse.Namespace) -> int:
         progress=args.progress,
         overwrite=args.force,
     )
+    print(f"wrote {out}")
+    return 0
+
+
+def run_convert_submission(args: argparse.Namespace) -> int:
+    from converters.submission import import_submission
+
+    out = import_submission(args.submission, args.gt, args.out, args.progress, args.force)
     print(f"wrote {out}")
     return 0
 

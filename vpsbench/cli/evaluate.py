@@ -71,6 +71,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="corrected",
         help="VC clip count: all C-n+1 clips, or the VSPW script's C-n (default: corrected)",
     )
+    p.add_argument(
+        "--tube-rule",
+        choices=("official", "split"),
+        default="official",
+        help="VPQ prediction tubes: one colour id with the category of its first frame in the "
+        "window, as the official scorer (default), or split where an id changes category",
+    )
     add_limit_options(p)
     p.set_defaults(run=run_eval)
 
@@ -129,6 +136,7 @@ def score(args: argparse.Namespace, gt: Path) -> int:
         progress=args.progress,
         vc_ns=None if args.vc_n is None else tuple(args.vc_n),
         vc_mode=args.vc_mode,
+        tube_rule=args.tube_rule,
         limits=limits_from_args(args),
     )
     # Outputs are written only now that scoring succeeded, each file atomically.

@@ -3,7 +3,8 @@
 Both give, for one GT video, the predicted panoptic map (``category * divisor + instance``) of
 each annotated frame. Sources are picklable so that worker processes read frames themselves.
 Submissions are converted per video: each distinct (colour id, category) of a video becomes one
-panoptic value, so segments keep the identity the official scorer gives them.
+panoptic value, and ``video_tubes`` says which values share a colour id, so that VPQ forms the
+tubes the official scorer forms (one colour id, category of its first frame in the window).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from vpsbench.format import VPSFile
+from vpsbench.format.schema import TUBE_IDENTITY_INSTANCE
 from vpsbench.format.validate import validate_pair
 from vpsbench.io.archive import ArchiveLimits
 from vpsbench.io.submission import (
@@ -25,6 +27,7 @@ from vpsbench.io.submission import (
     pair_submission,
     read_id_png,
 )
+from vpsbench.metrics.tubes import InstanceTubes, TubeTable
 
 
 class EvaluationError(ValueError):
@@ -62,11 +65,22 @@ class HDF5Predictions:
 
     def video_maps(self, video_id: str, stems: list[str]) -> Iterator[np.ndarray]:
         """The predicted map of each stem of one video, in the given order."""
-        if self._file is None:
-            self._file = VPSFile(self.path)
-        video = self._file.video(video_id)
+        video = self.file().video(video_id)
         for stem in stems:
             yield video.panoptic(video.frame_index(stem))
+
+    def video_tubes(self, video_id: str, stems: list[str]) -> InstanceTubes | None:
+        """The file's tube identity (docs/FORMAT.md): None when every value is its own tube."""
+        info = self.file().info
+        if info.tube_identity == TUBE_IDENTITY_INSTANCE:
+            return InstanceTubes(info.label_divisor, info.void_label)
+        return None
+
+    def file(self) -> VPSFile:
+        """The prediction file, opened on first use (in the process that reads it)."""
+        if self._file is None:
+            self._file = VPSFile(self.path)
+        return self._file
 
 
 @dataclass
@@ -88,15 +102,21 @@ class SubmissionPredictions:
 
     def video_maps(self, video_id: str, stems: list[str]) -> Iterator[np.ndarray]:
         """Decode each frame's id PNG and convert it to panoptic values, ids stable per video."""
-        values: dict[tuple[int, int], int] = {}
-        next_instance: dict[int, int] = {}
+        values = self.video_values(video_id, stems)
         for stem in stems:
-            paired = self.frames[video_id][stem]
-            yield self.frame_map(paired, values, next_instance)
+            yield self.frame_map(self.frames[video_id][stem], values)
 
-    def frame_map(
-        self, paired: PairedFrame, values: dict, next_instance: dict[int, int]
-    ) -> np.ndarray:
+    def video_tubes(self, video_id: str, stems: list[str]) -> TubeTable:
+        """The official tube identity: every value made from one colour id is one tube."""
+        return submission_tubes(self.video_values(video_id, stems), self.void)
+
+    def video_values(self, video_id: str, stems: list[str]) -> dict[tuple[int, int], int]:
+        """{(colour id, category): panoptic value} of one video, from pred.json alone."""
+        tables = [self.segment_categories(self.frames[video_id][stem]) for stem in stems]
+        return assign_panoptic_values(tables, self.label_divisor, f"video {video_id}")
+
+    def frame_map(self, paired: PairedFrame, values: dict[tuple[int, int], int]) -> np.ndarray:
+        """One frame's id PNG as panoptic values, after checking PNG ids against pred.json."""
         height, width = self.frame_sizes[paired.video_id]
         ids = read_id_png(paired.png, height, width)
         segments = self.segment_categories(paired)
@@ -111,15 +131,7 @@ class SubmissionPredictions:
             raise EvaluationError(
                 f"{paired.stem}: pred.json ids {not_in_png[:5]} do not occur in {paired.png.name}"
             )
-        lut_keys = np.array([0, *segments], np.int64)
-        lut_vals = [self.void]
-        for seg_id, category in segments.items():
-            if (seg_id, category) not in values:
-                values[(seg_id, category)] = self.new_value(category, next_instance, paired)
-            lut_vals.append(values[(seg_id, category)])
-        order = np.argsort(lut_keys)
-        pos = np.searchsorted(lut_keys[order], ids)
-        return np.asarray(lut_vals, np.int32)[order][pos]
+        return colour_ids_to_panoptic(ids, segments, values, self.void)
 
     def segment_categories(self, paired: PairedFrame) -> dict[int, int]:
         """{segment id: category} of one frame, refusing duplicates and unknown categories."""
@@ -136,15 +148,87 @@ class SubmissionPredictions:
             segments[seg_id] = category
         return segments
 
-    def new_value(self, category: int, next_instance: dict[int, int], paired) -> int:
-        instance = next_instance.get(category, 0)
-        if instance >= self.label_divisor:
-            raise EvaluationError(
-                f"video {paired.video_id}: more than {self.label_divisor - 1} segments of "
-                f"category {category}; cannot encode them with label_divisor {self.label_divisor}"
-            )
-        next_instance[category] = instance + 1
-        return category * self.label_divisor + instance
+
+def assign_panoptic_values(
+    tables: list[dict[int, int]], divisor: int, where: str = "video"
+) -> dict[tuple[int, int], int]:
+    """{(colour id, category): panoptic value} of one video's frames {id: category}, in order.
+
+    Each distinct pair gets the next instance number of its category, so a colour id that
+    changes category becomes two values; ``submission_tubes`` keeps them one tube.
+    """
+    values: dict[tuple[int, int], int] = {}
+    next_instance: dict[int, int] = {}
+    for table in tables:
+        for pair in table.items():
+            if pair in values:
+                continue
+            category = pair[1]
+            instance = next_instance.get(category, 0)
+            if instance >= divisor:
+                raise EvaluationError(
+                    f"{where}: more than {divisor} segments of category {category}; cannot "
+                    f"encode them with label_divisor {divisor}"
+                )
+            next_instance[category] = instance + 1
+            values[pair] = category * divisor + instance
+    return values
+
+
+def assign_instance_values(
+    tables: list[dict[int, int]], divisor: int, things: set[int], where: str = "video"
+) -> dict[tuple[int, int], int]:
+    """Like ``assign_panoptic_values`` for files with tube_identity "instance": each thing
+    colour id gets one instance id of the video whatever its category; stuff is ``category *
+    divisor``. Refuses what that encoding cannot keep exact."""
+    values: dict[tuple[int, int], int] = {}
+    instances: dict[int, int] = {}
+    stuff_id_of: dict[int, int] = {}  # stuff category -> its colour id (one each, per video)
+    stuff_category_of: dict[int, int] = {}
+    for t, table in enumerate(tables):
+        for seg_id, category in table.items():
+            if category not in things:
+                known_id = stuff_id_of.setdefault(category, seg_id)
+                known_category = stuff_category_of.setdefault(seg_id, category)
+                if (known_id, known_category) != (seg_id, category):
+                    raise EvaluationError(
+                        f"{where}, frame {t}: stuff id {seg_id} (category {category}) breaks the "
+                        "one-id-per-stuff-class rule of unified files (the official scorer makes "
+                        "each id its own tube); score the submission itself instead"
+                    )
+                values[(seg_id, category)] = category * divisor
+                continue
+            if seg_id not in instances:
+                if len(instances) + 1 >= divisor:
+                    raise EvaluationError(
+                        f"{where}: more than {divisor - 1} thing ids; label_divisor {divisor} "
+                        "cannot give each its own instance id"
+                    )
+                instances[seg_id] = len(instances) + 1
+            values[(seg_id, category)] = category * divisor + instances[seg_id]
+    mixed = sorted(set(stuff_category_of) & set(instances))
+    if mixed:
+        raise EvaluationError(
+            f"{where}: ids {mixed[:5]} are a thing in some frames and stuff in others; a unified "
+            "file cannot keep such an id one tube (score the submission itself instead)"
+        )
+    return values
+
+
+def submission_tubes(values: dict[tuple[int, int], int], void: int) -> TubeTable:
+    """The official identity of a submission's values: one tube per colour id."""
+    return TubeTable.from_mapping({v: colour for (colour, _), v in values.items()}, void)
+
+
+def colour_ids_to_panoptic(
+    ids: np.ndarray, table: dict[int, int], values: dict[tuple[int, int], int], void: int
+) -> np.ndarray:
+    """A colour-id map with its frame's {id: category} as int32 panoptic values (0 -> void)."""
+    lut_keys = np.array([0, *table], np.int64)
+    lut_vals = np.array([void, *(values[pair] for pair in table.items())], np.int32)
+    order = np.argsort(lut_keys)
+    pos = np.searchsorted(lut_keys[order], ids)
+    return lut_vals[order][pos]
 
 
 def is_hdf5(path: Path) -> bool:

@@ -24,6 +24,7 @@ from vpsbench.format.schema import Protocol
 from vpsbench.io.archive import SubmissionLimits
 from vpsbench.metrics.core import LabelSpace, VideoStats, pair_histogram
 from vpsbench.metrics.pq import ImagePQ
+from vpsbench.metrics.tubes import TubeIdentity, conflicting_keys
 from vpsbench.metrics.vpq import VPQ
 
 from .predictions import EvaluationError, check_prediction_map, open_predictions
@@ -86,6 +87,18 @@ def check_gt_values(
         )
 
 
+def check_tube_identity(values: np.ndarray, tubes: TubeIdentity | None, where: str) -> None:
+    """A tube is one segment of one category in each frame (instance-identity files)."""
+    if tubes is None:
+        return
+    shared = conflicting_keys(values, tubes)
+    if len(shared):
+        raise EvaluationError(
+            f"{where}: instance ids {shared[:5].tolist()} have two categories in this frame; a "
+            'prediction file with tube_identity "instance" needs one category per instance a frame'
+        )
+
+
 def compute_video_stats(task: VideoTask) -> VideoStats:
     """Read one GT video and its prediction once; return its per-frame statistics."""
     with VPSFile(task.gt_path) as gt:
@@ -97,6 +110,7 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
         ignore = gt.info.ignore_label
         cats = np.asarray(task.category_ids)
         histograms, gt_sem, pred_sem = [], [], []
+        tubes = task.source.video_tubes(task.video_id, stems)
         pred_maps = task.source.video_maps(task.video_id, stems)
         for row, (stem, pred) in enumerate(zip(stems, pred_maps, strict=True)):
             where = f"video {task.video_id}, frame {stem}"
@@ -105,6 +119,7 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
             histograms.append(pair_histogram(gt_map, pred))
             check_gt_values(histograms[-1].gt, cats, space, where)
             check_prediction_values(histograms[-1].pred, cats, space, where)
+            check_tube_identity(histograms[-1].pred, tubes, where)
             if task.vc_ns:
                 gt_sem.append(space.category(gt_map).astype(np.uint16))
                 pred_sem.append(space.category(pred).astype(np.uint16))
@@ -116,7 +131,7 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
             n: vc_clip_counts(gt_sem, pred_sem, n, mode=task.vc_mode, ignore_label=ignore)
             for n in task.vc_ns
         }
-    return VideoStats(task.video_id, stems, histograms, vc)
+    return VideoStats(task.video_id, stems, histograms, vc, tubes)
 
 
 def iter_video_stats(tasks: list[VideoTask], workers: int, progress: bool) -> Iterator[VideoStats]:
@@ -138,7 +153,12 @@ def iter_video_stats(tasks: list[VideoTask], workers: int, progress: bool) -> It
 
 
 def build_metrics(
-    names: Sequence[str], space: LabelSpace, protocol: Protocol, vc_ns, vc_mode: str
+    names: Sequence[str],
+    space: LabelSpace,
+    protocol: Protocol,
+    vc_ns,
+    vc_mode: str,
+    tube_rule: str = "official",
 ) -> dict:
     """The metric objects of a run, configured from the protocol."""
     excluded = protocol.excluded_category_ids
@@ -159,7 +179,7 @@ def build_metrics(
         return IdentitySwitches(space)
 
     factories = {
-        "vpq": lambda: VPQ.from_protocol(space, protocol),
+        "vpq": lambda: VPQ.from_protocol(space, protocol, tube_rule),
         "pq": lambda: ImagePQ(space, excluded),
         "stq": stq,
         "vc": vc,
@@ -185,10 +205,12 @@ def evaluate(
     progress: bool = False,
     vc_ns: Sequence[int] | None = None,
     vc_mode: str = "corrected",
+    tube_rule: str = "official",
     limits: SubmissionLimits | None = None,
 ):
     """Score ``pred`` (unified prediction file or official submission) against the GT file.
 
+    ``tube_rule="split"`` (not official) makes a prediction id that changes category two tubes.
     ``vc_ns`` overrides the protocol's VC clip lengths (``Protocol.vc_clip_lengths``).
     """
     from vpsbench.report.result import build_result
@@ -214,7 +236,7 @@ def evaluate(
             for video in gt_file
             if video.num_annotated > 0
         ]
-        metric_objs = build_metrics(names, space, proto, proto.vc_clip_lengths, vc_mode)
+        metric_objs = build_metrics(names, space, proto, proto.vc_clip_lengths, vc_mode, tube_rule)
         for stats in iter_video_stats(tasks, workers, progress):
             for metric in metric_objs.values():
                 metric.update(stats)
@@ -228,6 +250,7 @@ def evaluate(
             "frames": int(sum(len(v.annotated_indices) for v in gt_file)),
             # source frames between consecutive annotated frames: what a window spans
             "label_spacing": list(gt_file.label_spacing()),
+            "vpq_tube_rule": tube_rule,
             "vpsbench_version": __version__,
         }
         return build_result(metric_objs, gt_file.categories, proto, inputs)

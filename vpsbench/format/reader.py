@@ -57,6 +57,7 @@ def read_file_info(file: h5py.File) -> schema.FileInfo:
         created=attr_str(attrs, "created"),
         content_id=attr_str(attrs, "content_id"),
         predicts=predicts,
+        tube_identity=attr_str(attrs, "tube_identity", schema.TUBE_IDENTITY_PANOPTIC),
         format=attr_str(attrs, "format"),
         format_version=attr_str(attrs, "format_version"),
     )

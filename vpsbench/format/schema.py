@@ -23,6 +23,12 @@ WINDOW_UNITS = (WINDOW_UNIT_ANNOTATED, WINDOW_UNIT_FRAMES)
 # VSPW's VC_8 and VC_16 (Miao et al. 2021): the clip lengths of a protocol that names none.
 DEFAULT_VC_CLIP_LENGTHS = (8, 16)
 
+# What one VPQ prediction tube is (docs/FORMAT.md "Tube identity"): one panoptic value, or one
+# instance id over all categories of a video (the official submission rule, colour id = tube).
+TUBE_IDENTITY_PANOPTIC = "panoptic"
+TUBE_IDENTITY_INSTANCE = "instance"
+TUBE_IDENTITIES = (TUBE_IDENTITY_PANOPTIC, TUBE_IDENTITY_INSTANCE)
+
 DEFAULT_LABEL_DIVISOR = 1000
 DEFAULT_IGNORE_LABEL = 255
 
@@ -114,6 +120,7 @@ class FileInfo:
     created: str = ""
     content_id: str = ""
     predicts: GroundTruthRef | None = None
+    tube_identity: str = TUBE_IDENTITY_PANOPTIC
     format: str = FORMAT_NAME
     format_version: str = FORMAT_VERSION
 

@@ -87,6 +87,13 @@ def check_root_attrs(file: h5py.File) -> Iterator[Problem]:
             _dt.datetime.fromisoformat(created)
         except ValueError:
             yield Problem("root_attrs", "/", f"created={created!r} is not an ISO 8601 time")
+    identity = attr_str(attrs, "tube_identity", schema.TUBE_IDENTITY_PANOPTIC)
+    if identity not in schema.TUBE_IDENTITIES:
+        yield Problem(
+            "root_attrs",
+            "/",
+            f"tube_identity must be one of {schema.TUBE_IDENTITIES}, got {identity!r}",
+        )
     if kind == schema.KIND_PREDICTION:
         for key in PREDICTION_ROOT_ATTRS:
             if key not in attrs:
@@ -272,6 +279,7 @@ class LabelRules:
     thing_ids: np.ndarray
     stuff_ids: np.ndarray
     is_groundtruth: bool
+    instance_tubes: bool = False
 
 
 def check_label_values(values: np.ndarray, rules: LabelRules, loc: str) -> Iterator[Problem]:
@@ -311,6 +319,8 @@ def check_video_labels(group: h5py.Group, loc: str, rules: LabelRules) -> Iterat
         values = np.unique(ds[row])
         yield from check_label_values(values, rules, f"{loc}/panoptic[{row}]")
         things = values[np.isin(values // rules.divisor, rules.thing_ids)]
+        if rules.instance_tubes:
+            yield from check_one_category_per_tube(things, rules.divisor, f"{loc}/panoptic[{row}]")
         for value in things[things % rules.divisor != 0].tolist():
             inst, cat = value % rules.divisor, value // rules.divisor
             if instance_category.setdefault(inst, cat) != cat and rules.is_groundtruth:
@@ -321,6 +331,19 @@ def check_video_labels(group: h5py.Group, loc: str, rules: LabelRules) -> Iterat
                 )
     if schema.TRACKS in group:
         yield from check_tracks(group[schema.TRACKS], f"{loc}/tracks", instance_category)
+
+
+def check_one_category_per_tube(things: np.ndarray, divisor: int, loc: str) -> Iterator[Problem]:
+    """With tube_identity "instance", an instance id is one segment per frame (one category)."""
+    instances = things[things % divisor != 0] % divisor
+    uniq, counts = np.unique(instances, return_counts=True)
+    if (counts > 1).any():
+        yield Problem(
+            "tube_identity",
+            loc,
+            f"instance ids {uniq[counts > 1][:5].tolist()} have two categories in one frame; "
+            'with tube_identity "instance" an instance id is one segment per frame',
+        )
 
 
 def check_tracks(
@@ -353,6 +376,7 @@ def label_rules(file: h5py.File) -> LabelRules:
         thing_ids=np.array([c.id for c in cats if c.isthing], np.int64),
         stuff_ids=np.array([c.id for c in cats if not c.isthing], np.int64),
         is_groundtruth=attr_str(file.attrs, "kind") == schema.KIND_GROUNDTRUTH,
+        instance_tubes=attr_str(file.attrs, "tube_identity") == schema.TUBE_IDENTITY_INSTANCE,
     )
 
 

@@ -234,6 +234,8 @@ class VPSWriter:
             raise ValueError(f"kind must be one of {schema.KINDS}, got {info.kind!r}")
         if info.kind == schema.KIND_GROUNDTRUTH and protocol is None:
             raise ValueError("a ground-truth file needs an evaluation protocol")
+        if info.tube_identity not in schema.TUBE_IDENTITIES:
+            raise ValueError(f"tube_identity must be one of {schema.TUBE_IDENTITIES}")
         if compression in ("lzf", None):
             compression_opts = None
         self.info = info
@@ -338,6 +340,8 @@ class VPSWriter:
             attrs["gt_split"] = info.predicts.split
             attrs["gt_file"] = info.predicts.file
             attrs["gt_content_id"] = info.predicts.content_id
+        if info.is_prediction:
+            attrs["tube_identity"] = info.tube_identity
 
     def _commit(self) -> None:
         write_string_list(self._file, schema.VIDEO_IDS, self._video_ids)

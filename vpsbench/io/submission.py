@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from vpsbench.format import VPSFile
+from vpsbench.format.schema import TUBE_IDENTITY_INSTANCE
 from vpsbench.io.archive import (
     PrivateDirectory,
     SubmissionLimits,
@@ -356,8 +357,13 @@ def read_id_png(
 
 
 def segment_colour_ids(values: np.ndarray, categories: dict[int, tuple], divisor: int, void: int,
-                       thing_ids: dict[int, int], things: set[int]) -> dict[int, int]:  # fmt: skip
-    """Colour id of each panoptic value: the category colour for stuff, a new id per thing."""
+                       thing_ids: dict, things: set[int],
+                       by_instance: bool = False) -> dict[int, int]:  # fmt: skip
+    """Colour id of each panoptic value: the category colour for stuff, a new id per thing.
+
+    ``by_instance`` (files with tube_identity "instance"): one colour id per thing instance id
+    of the video, whatever its category, so the official scorer sees one tube.
+    """
     ids = {}
     stuff_ids = {rgb_to_id(np.array(c, np.uint8)).item() for c in categories.values()}
     for value in (int(v) for v in values):
@@ -372,12 +378,13 @@ def segment_colour_ids(values: np.ndarray, categories: dict[int, tuple], divisor
                     "official id PNGs; give it another colour in the category table"
                 )
             continue
-        if value not in thing_ids:
+        key = ("instance", value % divisor) if by_instance and value % divisor else value
+        if key not in thing_ids:
             candidate = len(thing_ids) + 1 + (1 << 23)
             while candidate in stuff_ids:
                 candidate += 1 << 12
-            thing_ids[value] = candidate
-        ids[value] = thing_ids[value]
+            thing_ids[key] = candidate
+        ids[value] = thing_ids[key]
     return ids
 
 
@@ -394,14 +401,15 @@ def write_submission(
     colours = {c.id: c.color for c in gt.categories}
     things = {c.id for c in gt.categories if c.isthing}
     divisor, void = gt.info.label_divisor, gt.info.void_label
-    thing_ids: dict[str, dict[int, int]] = {}
+    thing_ids: dict[str, dict] = {}
     annotations = []
     for video_id, _, stem in gt_frames_in_official_order(gt):
         video = pred.video(video_id)
         pan = video.panoptic(video.frame_index(stem))
         values, areas = np.unique(pan, return_counts=True)
         ids = segment_colour_ids(
-            values, colours, divisor, void, thing_ids.setdefault(video_id, {}), things
+            values, colours, divisor, void, thing_ids.setdefault(video_id, {}), things,
+            by_instance=pred.info.tube_identity == TUBE_IDENTITY_INSTANCE,
         )
         colour_of = np.array([ids.get(int(v), 0) for v in values], np.uint32)
         id_map = colour_of[np.searchsorted(values, pan)]
