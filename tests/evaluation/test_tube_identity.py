@@ -160,3 +160,11 @@ def test_instance_file_with_two_categories_for_one_instance_in_a_frame_is_refuse
     assert any(p.check == "tube_identity" for p in validate_file(str(pred)))
     with pytest.raises(EvaluationError, match="two categories in this frame"):
         vpsbench.evaluate(gt6, pred, metrics="vpq")
+
+
+def test_table_says_when_the_tube_rule_is_not_official(gt6, submission):
+    official = vpsbench.evaluate(gt6, submission, metrics="vpq")
+    split = vpsbench.evaluate(gt6, submission, metrics="vpq", tube_rule="split")
+    assert official.summary["inputs"]["vpq_tube_rule"] == "official"
+    assert "tube rule" not in official.table()
+    assert "not the official scorer's rule" in split.table()

@@ -70,11 +70,16 @@ def describe_spacing(window_sizes: list[int], spacing: list[int]) -> str:
 
 
 def notes(summary: dict) -> list[str]:
-    """Lines explaining the table: what the windows span, why a VC value is empty."""
+    """Lines explaining the table: what the windows span, a non-official tube rule, empty VCs."""
     lines = []
     protocol, inputs = summary.get("protocol", {}), summary.get("inputs", {})
     if "vpq" in summary and "label_spacing" in inputs and "vpq_window_sizes" in protocol:
         lines.append(describe_spacing(protocol["vpq_window_sizes"], inputs["label_spacing"]))
+    if "vpq" in summary and inputs.get("vpq_tube_rule", "official") != "official":
+        lines.append(
+            f"VPQ tube rule {inputs['vpq_tube_rule']!r}: a prediction id that changes category is "
+            "split into one tube per category (not the official scorer's rule)"
+        )
     for key, why in summary.get("vc", {}).get("empty", {}).items():
         lines.append(f"{key.upper()} is empty: {why}")
     return lines
