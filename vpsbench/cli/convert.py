@@ -79,7 +79,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     viper.set_defaults(run=run_convert_viper)
 
-    sub = datasets.add_parser("submission", help="official submission -> unified prediction")
+    sub = datasets.add_parser(
+        "submission",
+        help="official submission -> unified prediction",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Writes an official Cityscapes-VPS submission as a unified prediction file\n"
+        "that scores exactly as the submission: each thing colour id becomes one instance id\n"
+        'of its video (tube_identity "instance"), whatever category a frame gives it.\n\n'
+        "example:\n"
+        "  vpsbench convert submission submission.zip --gt cityscapes_vps_val.h5 -o pred.h5",
+    )
     sub.add_argument("submission", type=Path, help="pred.json + pan_pred/ folder, or its zip")
     sub.add_argument("--gt", required=True, type=Path, help="the GT file it predicts")
     sub.add_argument("-o", "--out", required=True, type=Path, help="output .h5 file")
