@@ -75,7 +75,9 @@ def load_entries(registry: str | Path = DEFAULT_REGISTRY) -> list[dict]:
     """Every entry of the registry, validated, sorted by dataset, split and id."""
     root = Path(registry)
     if not root.is_dir():
-        raise RegistryError(f"{root}: no such registry directory")
+        raise RegistryError(
+            f"{root}: no such registry directory (leaderboard add/score create it on first write)"
+        )
     entries = []
     for path in sorted(root.glob("*.json")):
         entry = read_entry(path)
@@ -159,9 +161,9 @@ def entry_path(registry: str | Path, entry_id: str) -> Path:
 def check_can_add(registry: str | Path, entry_id: str, replace: bool = False) -> Path:
     """The path an entry would get; raise when it exists and may not be replaced."""
     root = Path(registry)
-    if not root.is_dir():
-        raise RegistryError(f"{root}: no such registry directory")
-    path = entry_path(root, entry_id)
+    if root.exists() and not root.is_dir():
+        raise RegistryError(f"{root} is not a directory; a registry is a folder of entry files")
+    path = entry_path(root, entry_id)  # a missing registry folder is created by the first write
     if path.exists() and not replace:
         raise RegistryError(
             f"an entry with id {entry_id!r} exists ({path}); choose another id or replace it"
@@ -188,6 +190,7 @@ def add_entry(entry: dict, registry: str | Path | None = None, replace: bool = F
     check_verified_claim(entry)
     path = check_can_add(writable_registry(registry), entry["id"], replace)
     text = json.dumps(entry, indent=2, ensure_ascii=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{entry['id']}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

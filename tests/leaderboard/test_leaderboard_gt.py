@@ -349,3 +349,17 @@ def test_git_commit_outside_a_checkout_is_none(monkeypatch, tmp_path):
     fake.write_text("")
     monkeypatch.setattr(submit_module, "__file__", str(fake))
     assert submit_module.git_commit() == (None, False)
+
+
+def test_a_named_registry_folder_is_created_by_the_first_write(tmp_path):
+    from leaderboard.registry import add_entry, check_can_add
+
+    target = tmp_path / "new" / "registry"
+    path = check_can_add(target, "some-entry")
+    assert path == target / "some-entry.json" and not target.exists()
+    entry = published_entry()
+    written = add_entry(entry, target)
+    assert written == target / f"{entry['id']}.json" and written.is_file()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(Exception, match="not a directory"):
+        check_can_add(tmp_path / "file", "some-entry")
