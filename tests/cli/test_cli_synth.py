@@ -16,9 +16,9 @@ def run(capsys, *argv):
 
 
 def one_line_error(err: str) -> bool:
-    """The message is one line; the only other line is the --debug hint (no traceback)."""
+    """The message is exactly one line (no traceback)."""
     lines = err.strip().splitlines()
-    return len(lines) == 2 and "error:" in lines[0] and "--debug" in lines[1]
+    return len(lines) == 1 and "error:" in lines[0] and "Traceback" not in err
 
 
 def test_synth_writes_val_and_train(capsys, tmp_path):

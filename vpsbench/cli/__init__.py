@@ -53,8 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         else:
+            # One line, as README promises; --debug (in --help) shows the traceback.
             print(f"vpsbench {args.command}: error: {one_line(err)}", file=sys.stderr)
-            print("(run with --debug for the traceback)", file=sys.stderr)
         return 2
 
 
