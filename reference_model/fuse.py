@@ -51,7 +51,15 @@ def correlation(a: torch.Tensor, b: torch.Tensor, max_disp: int, tile: int = 16)
     each dy, every ``tile`` pixels of a row of ``a`` are multiplied with the ``tile + 2d``
     pixels of ``b`` they can reach in one matmul and the 2d+1 shifts are its diagonals: 3-4x
     faster than a product per shift, forward and backward, at 2.7x the minimal FLOPs.
+
+    Always fp32, also under autocast: the cost volume feeds a softmax over displacements (a
+    soft-argmax flow), and bf16 products of unit vectors lose the small differences it ranks.
     """
+    with torch.autocast(a.device.type, enabled=False):
+        return _correlation(a.float(), b.float(), max_disp, tile)
+
+
+def _correlation(a: torch.Tensor, b: torch.Tensor, max_disp: int, tile: int) -> torch.Tensor:
     batch, channels, height, width = a.shape
     taps = 2 * max_disp + 1
     tiles = -(-width // tile)
@@ -121,11 +129,12 @@ class FlowHead(nn.Module):
     def forward(
         self, target: torch.Tensor, reference: torch.Tensor, size: tuple[int, int]
     ) -> torch.Tensor:
-        a = F.normalize(target.float(), dim=1)
-        b = F.normalize(reference.float(), dim=1)
-        cost = correlation(a, b, self.max_disp) * a.shape[1]  # channel mean -> cosine
-        prob = F.softmax(cost / self.log_temperature.exp(), 1)
-        flow = torch.einsum("bkhw,ck->bchw", prob, self.shifts)
+        with torch.autocast(target.device.type, enabled=False):  # soft-argmax flow in fp32
+            a = F.normalize(target.float(), dim=1)
+            b = F.normalize(reference.float(), dim=1)
+            cost = correlation(a, b, self.max_disp) * a.shape[1]  # channel mean -> cosine
+            prob = F.softmax(cost / self.log_temperature.exp(), 1)
+            flow = torch.einsum("bkhw,ck->bchw", prob, self.shifts)
         flow = flow + self.net(torch.cat([target, cost.to(target.dtype)], 1)).float()
         return resize_flow(flow, size)
 

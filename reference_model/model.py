@@ -96,6 +96,32 @@ class VPSNet(nn.Module):
 
     # ----------------------------------------------------------------------------- training
 
+    def propose(
+        self, images: torch.Tensor, sizes: list[tuple[int, int]], feats: Features,
+        targets: list[dict[str, torch.Tensor]] | None = None,
+    ) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:  # fmt: skip
+        """RPN proposals (and losses with ``targets``), always in fp32.
+
+        Under bf16 autocast torchvision's AnchorGenerator takes the features' dtype, so anchors,
+        decoded proposals and the encoded regression targets would be bf16: 8-pixel steps above
+        x = 1024, coarser than the boxes being learned. The whole RPN (head included: its
+        outputs are decoded into coordinates) therefore runs outside autocast.
+        """
+        with torch.autocast(images.device.type, enabled=False):
+            feats32 = OrderedDict((k, v.float()) for k, v in feats.items())
+            return self.rpn(ImageList(images.float(), sizes), feats32, targets)
+
+    def sample(
+        self, proposals: list[torch.Tensor], targets: list[dict[str, torch.Tensor]]
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor], list[torch.Tensor], list[torch.Tensor]]:
+        """RoI sampling and box-regression targets in fp32 (``select_training_samples`` casts
+        the GT boxes to the proposals' dtype and encodes in it)."""
+        device = proposals[0].device.type if proposals else "cpu"
+        with torch.autocast(device, enabled=False):
+            proposals = [p.float() for p in proposals]
+            targets = [{**t, "boxes": t["boxes"].float()} for t in targets]
+            return self.roi_heads.select_training_samples(proposals, targets)
+
     def forward(
         self, images: torch.Tensor, targets: list[dict[str, torch.Tensor]],
         ref_images: torch.Tensor | None = None,
@@ -126,12 +152,12 @@ class VPSNet(nn.Module):
         semantic = torch.stack([t["semantic"] for t in targets])
         losses["loss_segm"] = F.cross_entropy(full.float(), semantic, ignore_index=IGNORE)
 
-        proposals, rpn_losses = self.rpn(ImageList(images, sizes), feats, targets)
+        proposals, rpn_losses = self.propose(images, sizes, feats, targets)
         losses["loss_rpn_cls"] = rpn_losses["loss_objectness"]
         losses["loss_rpn_bbox"] = rpn_losses["loss_rpn_box_reg"]
 
         heads = self.roi_heads
-        proposals, matched, labels, reg_targets = heads.select_training_samples(proposals, targets)
+        proposals, matched, labels, reg_targets = self.sample(proposals, targets)
         roi_feats = heads.box_roi_pool(feats, proposals, sizes)
         class_logits, box_regression = heads.box_predictor(heads.box_head(roi_feats))
         losses["loss_cls"], losses["loss_bbox"] = box_loss(
@@ -223,14 +249,16 @@ class VPSNet(nn.Module):
 
         sem_logits = self.semantic_head(list(feats.values()))
         sem = F.interpolate(sem_logits, size=padded, mode="bilinear", align_corners=False)[0]
-        proposals, _ = self.rpn(ImageList(image, [padded]), feats)
+        proposals, _ = self.propose(image, [padded], feats)
         heads = self.roi_heads
         roi_feats = heads.box_roi_pool(feats, proposals, [padded])
         class_logits, box_regression = heads.box_predictor(heads.box_head(roi_feats))
-        dets = mask_roi_filter(
-            class_logits, box_regression, proposals[0], size, heads.box_coder,
-            config.det_score_thresh, config.det_nms_thresh, config.max_detections,
-        )  # fmt: skip
+        with torch.autocast(image.device.type, enabled=False):  # box decoding in fp32
+            dets = mask_roi_filter(
+                class_logits.float(), box_regression.float(), proposals[0], size,
+                heads.box_coder, config.det_score_thresh, config.det_nms_thresh,
+                config.max_detections,
+            )  # fmt: skip
 
         track_ids: list[int] = []
         if self.track_head is not None:

@@ -30,8 +30,10 @@ class TrackHead(nn.Module):
 
 
 def affinity(embeds: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-    """[n, m+1] logits: a constant 0 "new object" column, then raw inner products."""
-    dots = embeds.float() @ memory.float().T
+    """[n, m+1] logits: a constant 0 "new object" column, then raw inner products (fp32 also
+    under autocast: unnormalised dot products of 1024-d embeddings, bf16 keeps 3 digits)."""
+    with torch.autocast(embeds.device.type, enabled=False):
+        dots = embeds.float() @ memory.float().T
     return torch.cat([dots.new_zeros(len(embeds), 1), dots], 1)
 
 
