@@ -11,7 +11,7 @@ from model_fixtures import HEIGHT, WIDTH, make_batch, tiny_config
 from torchvision.models.detection.image_list import ImageList
 
 from reference_model.fuse import FlowHead, correlation
-from reference_model.model import VPSNet
+from reference_model.model import VideoState, VPSNet
 from reference_model.track import affinity
 
 SIZES = [(HEIGHT, WIDTH)]
@@ -23,9 +23,9 @@ def bf16_features(model: VPSNet, images: torch.Tensor) -> OrderedDict:
         return OrderedDict((k, v.bfloat16()) for k, v in model.backbone(images).items())
 
 
-def run_rpn_and_sampling(model: VPSNet, images, feats, targets, amp: bool):
+def run_rpn_and_sampling(model: VPSNet, images, feats, targets, amp: int):
     torch.manual_seed(0)  # the RPN and RoI samplers draw random subsets
-    with torch.autocast("cpu", torch.bfloat16, enabled=amp):
+    with torch.autocast("cpu", torch.bfloat16, enabled=bool(amp)):
         proposals, losses = model.propose(images, SIZES, feats, targets)
         sampled = model.sample(proposals, targets)
     return proposals, losses, sampled
@@ -38,8 +38,8 @@ def test_rpn_and_sampling_are_fp32_under_autocast():
     images, targets = batch["images"], batch["targets"]
     feats = bf16_features(model, images)
     feats32 = OrderedDict((k, v.float()) for k, v in feats.items())
-    ref_props, ref_losses, ref_sampled = run_rpn_and_sampling(model, images, feats32, targets, False)
-    props, losses, sampled = run_rpn_and_sampling(model, images, feats, targets, True)
+    ref_props, ref_losses, ref_sampled = run_rpn_and_sampling(model, images, feats32, targets, 0)
+    props, losses, sampled = run_rpn_and_sampling(model, images, feats, targets, 1)
     for a, b in zip(props, ref_props, strict=True):
         assert a.dtype == torch.float32 and torch.equal(a, b)
     for key, value in losses.items():
@@ -67,8 +67,6 @@ def test_training_and_inference_under_autocast_are_finite():
     assert all(torch.isfinite(v) for v in losses.values()), losses
     sum(losses.values()).backward()
     model.eval()
-    from reference_model.model import VideoState
-
     state = VideoState()
     with torch.autocast("cpu", torch.bfloat16):
         for _ in range(2):
@@ -95,7 +93,8 @@ def test_correlation_flow_and_affinity_are_fp32_under_autocast():
     # With the residual at zero, the flow is the soft-argmax alone, which must be fp32-exact.
     assert flow.dtype == torch.float32 and torch.equal(flow, ref_flow)
 
-    embeds, memory = torch.randn(5, 64, generator=generator), torch.randn(3, 64, generator=generator)
+    embeds = torch.randn(5, 64, generator=generator)
+    memory = torch.randn(3, 64, generator=generator)
     ref_aff = affinity(embeds, memory)
     with torch.autocast("cpu", torch.bfloat16):
         aff = affinity(embeds, memory)
