@@ -88,8 +88,12 @@ class DataConfig:
 class TrainConfig:
     """Optimisation schedule (vpsnet.md §6.1 for the paper presets)."""
 
-    steps: int = 28800
-    batch_size: int = 1  # pairs per process
+    steps: int = 28800  # optimizer steps (iterations); warmup and lr_steps count these too
+    batch_size: int = 1  # pairs per process and forward pass
+    # Pairs per optimizer step at which ``lr`` and ``steps`` are defined: the paper's 8 GPUs x 1
+    # pair. Fewer pairs per pass over all processes are made up by gradient accumulation, more
+    # scale the lr linearly (``train.step_rule``).
+    reference_batch: int = 8
     optimizer: str = "sgd"  # sgd | adamw
     lr: float = 0.005
     momentum: float = 0.9
@@ -167,6 +171,7 @@ def synthetic_tiny() -> Config:
     train = TrainConfig(
         steps=1200,
         batch_size=2,
+        reference_batch=2,  # tuned on one process with 2 pairs
         optimizer="adamw",  # from scratch in ~1k steps: adaptive steps converge much faster
         lr=1e-3,
         weight_decay=1e-4,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -101,9 +102,10 @@ def resize_labels(panoptic: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def predict_video(
     model: VPSNet, video, labels: LabelMap, scale: float, divisor: int, void: int,
-    device: str = "cpu",
+    device: str = "cpu", bar: tqdm | None = None,
 ) -> list[np.ndarray]:  # fmt: skip
-    """Panoptic maps of the annotated frames, running the model over all frames in order."""
+    """Panoptic maps of the annotated frames, running the model over all frames in order
+    (``bar`` advances by one per frame run)."""
     state = VideoState()
     ids = IdMap(divisor - 1)
     annotated = set(video.annotated_indices.tolist())
@@ -112,6 +114,8 @@ def predict_video(
     for index in range(last + 1):
         image, size = prepare(video.image(index), scale)
         pred = model.predict(image.to(device), state, size)
+        if bar is not None:
+            bar.update(1)
         if index in annotated:
             pan = to_panoptic(pred, labels, ids, divisor, void)
             maps.append(resize_labels(pan, (video.height, video.width)))
@@ -123,7 +127,9 @@ def infer(
     variant: str | None = None, device: str = "cpu", progress: bool = True,
     overwrite: bool = False,
 ) -> Path:  # fmt: skip
-    """Write the prediction file of ``data`` (a GT file with images) to ``out``."""
+    """Write the prediction file of ``data`` (a GT file with images) to ``out``; with
+    ``progress``, a per-frame progress bar and a one-line summary at the end."""
+    started = time.perf_counter()
     model, state = load_model(checkpoint, variant, device)
     labels: LabelMap = state["labels"]
     scale = state["config"].data.base_scale
@@ -145,13 +151,25 @@ def infer(
         with VPSWriter(
             out, info, gt.categories, None, gt.categories_source_json, overwrite=overwrite
         ) as writer:
-            for video in tqdm(list(gt), desc="infer", unit="video", disable=not progress):
-                if video.num_annotated == 0:
-                    continue
-                maps = predict_video(model, video, labels, scale, divisor, void, device)
+            videos = [video for video in gt if video.num_annotated > 0]
+            # Every frame up to the last annotated one runs (the features and ids carry over).
+            frames = sum(int(max(v.annotated_indices)) + 1 for v in videos)
+            bar = tqdm(total=frames, desc="infer", unit="frame", disable=not progress)
+            for video in videos:
+                bar.set_postfix_str(str(video.video_id))
+                maps = predict_video(model, video, labels, scale, divisor, void, device, bar)
                 with writer.video(video.video_id, video.height, video.width) as target:
                     for pan, i in zip(maps, video.annotated_indices, strict=True):
                         target.add_frame(video.stems[i], int(video.source_frames[i]), pan)
+            bar.close()
+    if progress:
+        seconds = time.perf_counter() - started
+        print(
+            f"inferred {model.config.variant} on {len(videos)} videos ({frames} frames) in "
+            f"{seconds:.1f} s ({1000 * seconds / max(frames, 1):.0f} ms/frame with loading): "
+            f"{out}",
+            flush=True,
+        )
     return Path(out)
 
 
@@ -168,10 +186,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", choices=VARIANTS, help="run a subset of the trained model")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--force", action="store_true", help="overwrite OUT")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no bar and no summary")
     args = parser.parse_args(argv)
-    infer(args.checkpoint, args.data, args.out, args.variant, args.device,
-          progress=not args.no_progress, overwrite=args.force)  # fmt: skip
+    problem = None
+    for flag, path in (("--checkpoint", args.checkpoint), ("--data", args.data)):
+        if not Path(path).is_file():
+            problem = problem or f"{flag} {path}: no such file"
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        problem = problem or f"--device {args.device}: CUDA is not available here (use cpu)"
+    if Path(args.out).exists() and not args.force:
+        problem = problem or f"-o {args.out} exists (--force to overwrite it)"
+    if problem:
+        print(f"infer: error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        infer(args.checkpoint, args.data, args.out, args.variant, args.device,
+              progress=not args.no_progress, overwrite=args.force)  # fmt: skip
+    except (OSError, ValueError, KeyError) as error:
+        print(f"infer: error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

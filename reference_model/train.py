@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -30,14 +31,31 @@ from reference_model.config import CONFIGS, VARIANTS, Config, TrainConfig, get_c
 from reference_model.data import LabelMap, PairDataset, collate
 from reference_model.model import VPSNet
 
+OUTPUTS = ("last.pt", "model_final.pt", "losses.csv", "losses.png", "config.json")
 
-def lr_at(step: int, config: TrainConfig) -> float:
-    """Linear warmup from ``warmup_factor``, then x0.1 at each fraction in ``lr_steps``."""
+
+def lr_at(step: int, config: TrainConfig, lr: float | None = None) -> float:
+    """Linear warmup from ``warmup_factor``, then x0.1 at each fraction in ``lr_steps``; ``lr``
+    (default ``config.lr``) is the base, e.g. the world-size-scaled one of ``step_rule``."""
     factor = 0.1 ** sum(step >= int(f * config.steps) for f in config.lr_steps)
     if step < config.warmup_steps:
         alpha = step / config.warmup_steps
         factor *= config.warmup_factor * (1 - alpha) + alpha
-    return config.lr * factor
+    return (config.lr if lr is None else lr) * factor
+
+
+def step_rule(config: TrainConfig, world: int) -> tuple[int, float]:
+    """(forward passes accumulated per optimizer step, base lr) for ``world`` processes.
+
+    ``lr`` and ``steps`` are defined for ``reference_batch`` pairs per optimizer step (the
+    paper: 8 GPUs x 1 pair). With fewer pairs per pass (world x batch_size), gradients are
+    accumulated over ``reference_batch // (world x batch_size)`` passes, so one GPU runs the
+    paper's schedule unchanged, only 8x longer; with more (or a remainder), the lr scales
+    linearly with the pairs per step (Goyal et al. 2017). The step count never changes.
+    """
+    per_pass = world * config.batch_size
+    accumulate = max(1, config.reference_batch // per_pass)
+    return accumulate, config.lr * accumulate * per_pass / config.reference_batch
 
 
 def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -62,13 +80,30 @@ def to_device(batch: dict, device: torch.device) -> dict:
     return out
 
 
-def setup_distributed(device: torch.device) -> tuple[int, int]:
-    """(rank, world size); joins the torchrun group if launched by torchrun."""
-    if not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+def setup_distributed(device: torch.device) -> tuple[int, int, torch.device]:
+    """(rank, world size, this process's device); joins the torchrun group if launched by
+    torchrun. On CUDA the device is set first: NCCL binds a process to the current device at
+    ``init_process_group``, and every rank would otherwise share GPU 0."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if device.type == "cuda" and (world > 1 or dist.is_initialized()):
+        local = os.environ.get("LOCAL_RANK")
+        index = int(local) if local is not None else dist.get_rank() if dist.is_initialized() else 0
+        device = torch.device("cuda", index)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized() and world > 1:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     if dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+        return dist.get_rank(), dist.get_world_size(), device
+    return 0, 1, device
+
+
+def all_finite(loss: torch.Tensor, world: int) -> bool:
+    """Whether the loss is finite on every rank (a MAX all-reduce of a flag): all ranks stop
+    together, instead of one raising while the others wait in the gradient all-reduce."""
+    bad = torch.tensor([0.0 if math.isfinite(loss.item()) else 1.0], device=loss.device)
+    if world > 1:
+        dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+    return bad.item() == 0
 
 
 def plot_losses(csv_path: Path, png_path: Path) -> None:
@@ -126,13 +161,18 @@ def train(
 ) -> VPSNet:  # fmt: skip
     """Train (or resume) and return the unwrapped model; rank 0 writes all outputs."""
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    rank, world = setup_distributed(dev)
-    if dev.type == "cuda" and world > 1:
-        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
-        torch.cuda.set_device(dev)
-    elif world > 1:
+    rank, world, dev = setup_distributed(dev)
+    if dev.type == "cpu" and world > 1:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     tc = config.train
+    accumulate, base_lr = step_rule(tc, world)
+    if rank == 0:
+        print(
+            f"schedule: {world} process(es) x {tc.batch_size} pair(s) x {accumulate} "
+            f"accumulated = {world * tc.batch_size * accumulate} pairs per step (config: "
+            f"{tc.reference_batch}); lr {base_lr:g} (config {tc.lr:g}); {tc.steps} steps",
+            flush=True,
+        )
     torch.manual_seed(tc.seed)  # identical initial weights on every rank
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,8 +220,11 @@ def train(
     header_written = resume and csv_path.exists() and csv_path.stat().st_size > 0
     bar = tqdm(total=tc.steps, initial=step, disable=not progress or rank != 0, unit="step")
     model.train()
-    epoch = step // len(loader)
+    epoch = step // max(1, len(loader) // accumulate)
     started = time.time()
+    first_step, recent = step, []
+    micro, sums = 0, {}
+    optimizer.zero_grad(set_to_none=True)
     while step < tc.steps:
         if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
@@ -189,21 +232,36 @@ def train(
             if step >= tc.steps:
                 break
             batch = to_device(batch, dev)
-            lr = lr_at(step, tc)
+            lr = lr_at(step, tc, base_lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-                losses = ddp(batch["images"], batch["targets"],
-                             batch["ref_images"], batch["ref_targets"])  # fmt: skip
+            # DDP all-reduces gradients only on the last pass of an accumulated step.
+            sync = ddp.no_sync() if world > 1 and micro < accumulate - 1 else nullcontext()
+            with sync:
+                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+                    losses = ddp(batch["images"], batch["targets"],
+                                 batch["ref_images"], batch["ref_targets"])  # fmt: skip
+                loss = sum(losses.values())
+                if not all_finite(loss, world):
+                    where = "this rank" if not math.isfinite(loss.item()) else "another rank"
+                    raise FloatingPointError(
+                        f"step {step}: non-finite loss on {where}: "
+                        + ", ".join(f"{k} {v.item():.4g}" for k, v in losses.items())
+                    )
+                (loss / accumulate).backward()
+            for key, value in losses.items():
+                sums[key] = sums.get(key, 0.0) + value.detach() / accumulate
+            micro += 1
+            if micro < accumulate:
+                continue
+            losses, micro, sums = sums, 0, {}
             loss = sum(losses.values())
-            if not math.isfinite(loss.item()):
-                raise FloatingPointError(f"step {step}: non-finite loss {losses}")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
             optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
             step += 1
             bar.update(1)
+            recent = [*recent[-19:], loss.item()]
             if rank == 0:
                 if not header_written:
                     writer.writerow(["step", "lr", "loss", *losses, "seconds"])
@@ -223,6 +281,18 @@ def train(
         save_checkpoint(last, model, config, dataset.labels, step, optimizer)
         save_checkpoint(out / "model_final.pt", model, config, dataset.labels, step)
         plot_losses(csv_path, out / "losses.png")
+        seconds = time.time() - started
+        done = step - first_step
+        final = (
+            f"loss {sum(recent) / len(recent):.3f} (mean of the last {len(recent)})"
+            if recent
+            else "no new step"
+        )
+        print(
+            f"trained {config.model.variant} ({config.name}) {done} steps in {seconds:.0f} s "
+            f"({done / max(seconds, 1e-9):.2f} steps/s), {final}: {out / 'model_final.pt'}",
+            flush=True,
+        )
     return model
 
 
@@ -239,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", choices=VARIANTS, help="override the config's variant")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument(
+        "--force", action="store_true", help="start afresh in an existing OUT (its outputs go)"
+    )
+    parser.add_argument(
         "--init",
         help="start from this checkpoint's weights (stage 2, e.g. fusetrack from an image run); "
         "new parts start fresh, the step count and optimizer do not carry over",
@@ -250,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="DataLoader workers per process")
     parser.add_argument("--checkpoint-every", type=int)
     parser.add_argument("--backbone-weights", help="local ResNet state dict (never downloaded)")
+    parser.add_argument(
+        "--from-scratch", action="store_true",
+        help="allow a FrozenBN config (cityscapes-vps, viper) without --backbone-weights/--init",
+    )  # fmt: skip
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -257,11 +334,50 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("steps", "batch_size", "lr", "seed", "workers", "checkpoint_every", "init"):
         if getattr(args, key) is not None:
             setattr(config.train, key, getattr(args, key))
-    train(config, args.data, args.out, args.resume, args.backbone_weights, args.device,
-          progress=not args.no_progress)  # fmt: skip
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    problem = check_args(args, config)
+    if problem:
+        print(f"train: error: {problem}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if args.force and not args.resume:
+        for name in OUTPUTS:
+            (out / name).unlink(missing_ok=True)
+    try:
+        train(config, args.data, out, args.resume, args.backbone_weights, args.device,
+              progress=not args.no_progress)  # fmt: skip
+    except (OSError, ValueError, FloatingPointError) as error:
+        print(f"train: error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
     return 0
+
+
+def check_args(args: argparse.Namespace, config: Config) -> str | None:
+    """The reason the command line cannot train, or None; checked before anything is built."""
+    if not Path(args.data).is_file():
+        return f"--data {args.data}: no such file"
+    if args.device and args.device.startswith("cuda") and not torch.cuda.is_available():
+        return f"--device {args.device}: CUDA is not available here (use --device cpu)"
+    for name in ("backbone_weights", "init"):
+        path = getattr(args, name) if name != "init" else config.train.init
+        if path and not Path(path).is_file():
+            return f"--{name.replace('_', '-')} {path}: no such file"
+    out = Path(args.out)
+    if out.is_file():
+        return f"--out {out}: is a file, not a directory"
+    if out.is_dir() and any(out.iterdir()) and not (args.resume or args.force):
+        return f"--out {out} is not empty: --resume to continue it, --force to start afresh"
+    resumable = args.resume and (out / "last.pt").is_file()
+    pretrained = args.backbone_weights or config.train.init or resumable
+    if config.model.norm == "frozen_bn" and not pretrained and not args.from_scratch:
+        return (
+            f"--config {config.name} needs --backbone-weights (ImageNet ResNet) or --init: a "
+            "random backbone with a frozen stem and FrozenBN trains nothing useful "
+            "(--from-scratch to train anyway)"
+        )
+    return None
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from model_fixtures import LABELS, make_batch, synth_file, tiny_config, trained_a_little
@@ -108,3 +110,31 @@ def test_inference_writes_valid_prediction(tmp_path, variant):
     assert 0 <= result.summary["pq"]["all"] <= 100
     with pytest.raises(FileExistsError):
         infer(ckpt, gt, pred, progress=False)
+
+
+def test_infer_command_line_errors_progress_and_summary(tmp_path, capsys):
+    gt = synth_file(tmp_path / "gt.h5", split="val", videos=1, frames=6)
+    config = tiny_config("image")
+    model, _ = trained_a_little(config)
+    ckpt = save_checkpoint(tmp_path / "m.pt", model, config, LABELS, 2)
+    pred = tmp_path / "pred.h5"
+
+    def error(argv: list[str]) -> str:
+        assert infer_main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and err.startswith("infer: error: "), err
+        return err
+
+    assert "no such file" in error(["--checkpoint", str(tmp_path / "no.pt"), "--data", str(gt),
+                                    "-o", str(pred)])  # fmt: skip
+    assert "no such file" in error(["--checkpoint", str(ckpt), "--data", str(tmp_path / "no.h5"),
+                                    "-o", str(pred)])  # fmt: skip
+    if not torch.cuda.is_available():
+        assert "CUDA" in error(["--checkpoint", str(ckpt), "--data", str(gt), "-o", str(pred),
+                                "--device", "cuda"])  # fmt: skip
+    assert infer_main(["--checkpoint", str(ckpt), "--data", str(gt), "-o", str(pred)]) == 0
+    captured = capsys.readouterr()
+    assert "frame" in captured.err  # the per-frame progress bar
+    summary = captured.out.strip().splitlines()[-1]
+    assert re.match(r"inferred image on 1 videos \(\d+ frames\) in [\d.]+ s", summary), summary
+    assert "--force" in error(["--checkpoint", str(ckpt), "--data", str(gt), "-o", str(pred)])

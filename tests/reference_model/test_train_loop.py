@@ -1,11 +1,14 @@
-"""Training loop: DDP with gloo gives identical weights on both ranks, resume, a short run
-that lowers the loss and beats the untrained model's VPQ."""
+"""Training loop: DDP with gloo trains every variant with identical weights on both ranks and
+stops every rank on a non-finite loss, the world-size rule, resume, command-line checks, a short
+run that lowers the loss and beats the untrained model's VPQ."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import os
 import socket
+from datetime import timedelta
 
 import pytest
 import torch
@@ -15,10 +18,21 @@ from model_fixtures import LABELS, synth_file, tiny_config, trained_a_little
 
 import vpsbench
 from reference_model.checkpoint import load_checkpoint, save_checkpoint
+from reference_model.config import VARIANTS, get_config
 from reference_model.data import LabelMap
 from reference_model.infer import infer
 from reference_model.model import VPSNet
-from reference_model.train import load_init_weights, lr_at, main, train
+from reference_model.train import (
+    check_args,
+    load_init_weights,
+    lr_at,
+    main,
+    setup_distributed,
+    step_rule,
+    train,
+)
+
+DDP_STEPS = 2
 
 
 def free_port() -> int:
@@ -28,29 +42,139 @@ def free_port() -> int:
 
 
 def ddp_worker(rank: int, world: int, port: int, data: str, out: str) -> None:
+    """Every variant for DDP_STEPS steps, then a run in which rank 1 alone gets a NaN loss."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+    # A timeout, so that a rank left waiting fails the test instead of hanging it.
+    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=60))
     try:
-        config = tiny_config("fusetrack")
-        config.train.steps = 3
-        model = train(config, data, out, device="cpu", progress=False)
-        torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+        for variant in VARIANTS:
+            config = tiny_config(variant)
+            config.train.steps = DDP_STEPS
+            run = os.path.join(out, variant)
+            model = train(config, data, run, device="cpu", progress=False)
+            torch.save(model.state_dict(), os.path.join(run, f"rank{rank}.pt"))
+        if rank == 1:
+            forward = VPSNet.forward
+
+            def poisoned(self, *args, **kwargs):
+                losses = forward(self, *args, **kwargs)
+                losses["loss_segm"] = losses["loss_segm"] * float("nan")
+                return losses
+
+            VPSNet.forward = poisoned
+        try:
+            train(tiny_config("image"), data, os.path.join(out, "nan"), device="cpu",
+                  progress=False)  # fmt: skip
+        except FloatingPointError as error:
+            with open(os.path.join(out, f"nan_rank{rank}.txt"), "w") as f:
+                f.write(str(error))
     finally:
         dist.destroy_process_group()
 
 
-def test_ddp_gloo_ranks_agree(tmp_path):
+def test_ddp_gloo_every_variant_and_nan_stops_all_ranks(tmp_path):
     data = synth_file(tmp_path / "train.h5", videos=2, frames=10)
     out = tmp_path / "ddp"
     mp.spawn(ddp_worker, args=(2, free_port(), str(data), str(out)), nprocs=2, join=True)
-    weights = [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(2)]
-    assert weights[0].keys() == weights[1].keys()
-    for key, value in weights[0].items():
-        assert torch.equal(value, weights[1][key]), key
-    # The ranks trained: the weights moved away from the (shared) initialisation.
-    assert load_checkpoint(out / "last.pt")["step"] == 3
+    for variant in VARIANTS:
+        run = out / variant
+        weights = [torch.load(run / f"rank{r}.pt", weights_only=True) for r in range(2)]
+        assert weights[0].keys() == weights[1].keys()
+        for key, value in weights[0].items():
+            assert torch.equal(value, weights[1][key]), (variant, key)
+        assert load_checkpoint(run / "last.pt")["step"] == DDP_STEPS
+        with open(run / "losses.csv") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == DDP_STEPS and all(float(r["loss"]) > 0 for r in rows), variant
+        if variant in ("track", "fusetrack"):
+            assert "loss_match" in rows[0]
+    # Both ranks stopped at the first step, rank 0 because of rank 1's loss.
+    assert "another rank" in (out / "nan_rank0.txt").read_text()
+    assert "this rank" in (out / "nan_rank1.txt").read_text()
+
+
+def test_setup_distributed_sets_the_device_before_the_group(monkeypatch):
+    calls = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "set_device", lambda d: calls.append(("set_device", str(d))))
+    monkeypatch.setattr(dist, "is_initialized", lambda: any(c[0] == "init" for c in calls))
+    monkeypatch.setattr(dist, "init_process_group", lambda backend: calls.append(("init", backend)))
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(dist, "get_world_size", lambda: 2)
+    rank, world, device = setup_distributed(torch.device("cuda"))
+    assert calls == [("set_device", "cuda:1"), ("init", "nccl")]
+    assert (rank, world, device) == (1, 2, torch.device("cuda", 1))
+
+
+def test_step_rule_follows_the_world_size():
+    paper = get_config("cityscapes-vps").train  # 8 pairs per step at lr 0.005
+    assert step_rule(paper, 8) == (1, 0.005)
+    assert step_rule(paper, 1) == (8, 0.005)  # one GPU: accumulate 8, same lr and steps
+    assert step_rule(paper, 2) == (4, 0.005)
+    assert step_rule(paper, 3) == (2, pytest.approx(0.005 * 6 / 8))  # remainder: linear lr
+    assert step_rule(paper, 16) == (1, pytest.approx(0.01))  # more: linear lr
+    tiny = get_config("synthetic-tiny").train  # 1 process x 2 pairs
+    assert step_rule(tiny, 1) == (1, 1e-3)
+    assert step_rule(tiny, 2) == (1, pytest.approx(2e-3))
+    assert lr_at(paper.steps - 1, paper, 0.01) == pytest.approx(0.01 * 0.01)
+
+
+def test_accumulation_is_printed_and_logs_one_row_per_step(tmp_path, capsys):
+    data = synth_file(tmp_path / "train.h5", videos=2, frames=10)
+    out = tmp_path / "run"
+    # synthetic-tiny defines its lr for 2 pairs per step: batch 1 accumulates 2 passes.
+    assert main(["--data", str(data), "--out", str(out), "--variant", "image", "--steps", "2",
+                 "--batch-size", "1", "--workers", "0", "--no-progress"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "1 process(es) x 1 pair(s) x 2 accumulated = 2 pairs per step" in printed
+    assert "lr 0.001 (config 0.001)" in printed
+    assert printed.strip().splitlines()[-1].startswith("trained image (synthetic-tiny) 2 steps")
     with open(out / "losses.csv") as f:
-        assert len(list(csv.DictReader(f))) == 3
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2]
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("train: error: "), err
+    return err
+
+
+def test_command_line_errors_are_one_line(tmp_path, capsys):
+    data = synth_file(tmp_path / "train.h5", videos=1, frames=4)
+    base = ["--data", str(data), "--steps", "1", "--workers", "0", "--no-progress"]
+    assert main(["--data", str(tmp_path / "missing.h5"), "--out", str(tmp_path / "a")]) == 2
+    assert "no such file" in one_line_error(capsys)
+    if not torch.cuda.is_available():
+        assert main([*base, "--out", str(tmp_path / "b"), "--device", "cuda"]) == 2
+        assert "CUDA is not available" in one_line_error(capsys)
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "losses.csv").write_text("step\n")
+    assert main([*base, "--out", str(taken)]) == 2
+    err = one_line_error(capsys)
+    assert "--resume" in err and "--force" in err
+    # A random FrozenBN ResNet-50 is refused unless asked for.
+    assert main([*base, "--config", "cityscapes-vps", "--out", str(tmp_path / "cs")]) == 2
+    assert "--backbone-weights" in one_line_error(capsys)
+    parser_args = {"data": str(data), "out": str(tmp_path / "cs"), "device": "cpu",
+                   "resume": False, "force": False, "backbone_weights": None}  # fmt: skip
+    args = argparse.Namespace(**parser_args, from_scratch=True)
+    assert check_args(args, get_config("cityscapes-vps")) is None
+    assert not (tmp_path / "cs").exists()  # nothing was built or written
+
+
+def test_force_restarts_an_existing_run(tmp_path, capsys):
+    data = synth_file(tmp_path / "train.h5", videos=2, frames=10)
+    out = tmp_path / "run"
+    args = ["--data", str(data), "--out", str(out), "--variant", "image", "--workers", "0",
+            "--no-progress"]  # fmt: skip
+    assert main([*args, "--steps", "1"]) == 0
+    assert main([*args, "--steps", "1"]) == 2
+    assert "--force" in one_line_error(capsys)
+    assert main([*args, "--steps", "2", "--force"]) == 0
+    with open(out / "losses.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2]
 
 
 def test_lr_schedule():
