@@ -170,7 +170,9 @@ def train(
         print(
             f"schedule: {world} process(es) x {tc.batch_size} pair(s) x {accumulate} "
             f"accumulated = {world * tc.batch_size * accumulate} pairs per step (config: "
-            f"{tc.reference_batch}); lr {base_lr:g} (config {tc.lr:g}); {tc.steps} steps",
+            f"{tc.reference_batch}); lr {base_lr:g} (config {tc.lr:g}); {tc.steps} steps"
+            # CPU results are bit-identical run to run only at the same thread count.
+            + (f"; {torch.get_num_threads()} CPU threads" if dev.type == "cpu" else ""),
             flush=True,
         )
     torch.manual_seed(tc.seed)  # identical initial weights on every rank
@@ -328,8 +330,14 @@ def main(argv: list[str] | None = None) -> int:
         help="allow a FrozenBN config (cityscapes-vps, viper) without --backbone-weights/--init",
     )  # fmt: skip
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
+    parser.add_argument(
+        "--threads", type=int,
+        help="CPU threads (torch.set_num_threads); runs repeat bit for bit only at the same count",
+    )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     config = get_config(args.config, args.variant)
     for key in ("steps", "batch_size", "lr", "seed", "workers", "checkpoint_every", "init"):
         if getattr(args, key) is not None:

@@ -124,10 +124,16 @@ def test_accumulation_is_printed_and_logs_one_row_per_step(tmp_path, capsys):
     data = synth_file(tmp_path / "train.h5", videos=2, frames=10)
     out = tmp_path / "run"
     # synthetic-tiny defines its lr for 2 pairs per step: batch 1 accumulates 2 passes.
-    assert main(["--data", str(data), "--out", str(out), "--variant", "image", "--steps", "2",
-                 "--batch-size", "1", "--workers", "0", "--no-progress"]) == 0  # fmt: skip
+    threads = torch.get_num_threads()
+    try:
+        assert main(["--data", str(data), "--out", str(out), "--variant", "image", "--steps", "2",
+                     "--batch-size", "1", "--workers", "0", "--threads", "1",
+                     "--no-progress"]) == 0  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
     printed = capsys.readouterr().out
     assert "1 process(es) x 1 pair(s) x 2 accumulated = 2 pairs per step" in printed
+    assert "; 1 CPU threads" in printed
     assert "lr 0.001 (config 0.001)" in printed
     assert printed.strip().splitlines()[-1].startswith("trained image (synthetic-tiny) 2 steps")
     with open(out / "losses.csv") as f:
