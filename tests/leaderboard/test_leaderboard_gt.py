@@ -320,11 +320,23 @@ def test_a_dirty_checkout_is_recorded_and_shown(capsys, monkeypatch, synth, regi
     assert not build_tables([clean])[0].rows[0].dirty
 
 
-def test_the_shipped_dirty_entries_say_so():
+def test_the_shipped_reproduced_entries_come_from_clean_commits():
     rows = {r.entry_id: r for t in build_tables(load_entries()) for r in t.rows}
-    assert not rows["vpsnet-image-synthetic-tiny-synthetic-val"].dirty
-    assert rows["vpsnet-fuse-synthetic-tiny-synthetic-val"].dirty
-    assert rows["vpsnet-fuse-synthetic-tiny-synthetic-val"].source.endswith("(dirty tree)")
+    reproduced = [e for e in load_entries() if e["source"]["type"] == "reproduced"]
+    assert reproduced
+    for entry in reproduced:
+        assert entry["source"]["dirty"] is False, entry["id"]
+        assert not entry["source"]["commit"].endswith("-dirty"), entry["id"]
+        assert not rows[entry["id"]].dirty
+        assert "(dirty tree)" not in rows[entry["id"]].source
+
+
+def test_a_legacy_dirty_commit_is_shown_as_dirty():
+    entry = next(e for e in load_entries() if e["source"]["type"] == "reproduced")
+    entry["source"]["commit"] += "-dirty"
+    del entry["source"]["dirty"]
+    row = build_tables([entry])[0].rows[0]
+    assert row.dirty and row.source.endswith("(dirty tree)")
 
 
 @pytest.mark.parametrize(
