@@ -1,4 +1,4 @@
-"""GPU check of the reference VPSNet: one CUDA GPU, under 5 minutes, nothing downloaded.
+"""GPU check of the reference VPSNet: one CUDA GPU, sized for under 5 minutes, nothing downloaded.
 
     python benchmarks/gpu_check.py                 # all checks, bf16 autocast
     python benchmarks/gpu_check.py --steps 100     # shorter training part
