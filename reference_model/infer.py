@@ -29,14 +29,20 @@ from vpsbench.format import FileInfo, GroundTruthRef, VPSFile, VPSWriter
 
 
 def load_model(
-    checkpoint: str | os.PathLike, variant: str | None = None, device: str = "cpu"
-) -> tuple[VPSNet, dict]:
+    checkpoint: str | os.PathLike, variant: str | None = None, device: str = "cpu",
+    track_order: str | None = None, memory_max_age: int | None = None,
+) -> tuple[VPSNet, dict]:  # fmt: skip
     """The model in eval mode and the checkpoint dict. ``variant`` may drop parts of the trained
-    model (e.g. run a ``fusetrack`` checkpoint as ``fuse``), never add untrained ones."""
+    model (e.g. run a ``fusetrack`` checkpoint as ``fuse``), never add untrained ones; the
+    association settings override the checkpoint's."""
     state = load_checkpoint(checkpoint, device)
     config = state["config"]
     if variant is not None:
         config.model.variant = variant
+    if track_order is not None:
+        config.model.track_order = track_order
+    if memory_max_age is not None:
+        config.model.memory_max_age = memory_max_age
     model = VPSNet(config.model)
     missing, _ = model.load_state_dict(state["model"], strict=False)
     if missing:
@@ -125,12 +131,12 @@ def predict_video(
 def infer(
     checkpoint: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike,
     variant: str | None = None, device: str = "cpu", progress: bool = True,
-    overwrite: bool = False,
+    overwrite: bool = False, track_order: str | None = None, memory_max_age: int | None = None,
 ) -> Path:  # fmt: skip
     """Write the prediction file of ``data`` (a GT file with images) to ``out``; with
     ``progress``, a per-frame progress bar and a one-line summary at the end."""
     started = time.perf_counter()
-    model, state = load_model(checkpoint, variant, device)
+    model, state = load_model(checkpoint, variant, device, track_order, memory_max_age)
     labels: LabelMap = state["labels"]
     scale = state["config"].data.base_scale
     data = Path(data)
@@ -185,6 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--out", required=True, help="prediction file to write")
     parser.add_argument("--variant", choices=VARIANTS, help="run a subset of the trained model")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--track-order",
+        choices=("official", "after_removal"),
+        help="associate every detection before MaskRemoval (official) or only those it keeps "
+        "(default: the checkpoint's setting)",
+    )
+    parser.add_argument(
+        "--memory-max-age",
+        type=int,
+        help="memory slots unseen for more than N frames stop matching (0: never; default: "
+        "the checkpoint's setting)",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite OUT")
     parser.add_argument("--no-progress", action="store_true", help="no bar and no summary")
     args = parser.parse_args(argv)
@@ -201,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         infer(args.checkpoint, args.data, args.out, args.variant, args.device,
-              progress=not args.no_progress, overwrite=args.force)  # fmt: skip
+              progress=not args.no_progress, overwrite=args.force,
+              track_order=args.track_order, memory_max_age=args.memory_max_age)  # fmt: skip
     except (OSError, ValueError, KeyError) as error:
         print(f"infer: error: {error}", file=sys.stderr)
         return 1

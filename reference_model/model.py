@@ -83,6 +83,15 @@ class VPSNet(nn.Module):
     def uses_reference(self) -> bool:
         return self.fuse_neck is not None or self.track_head is not None
 
+    def associate_tracks(self, state: VideoState, feats, dets, padded) -> list[int]:
+        """Track ids of ``dets`` from the learned association, updating the video's memory."""
+        config = self.config
+        embeds = self.track_head(self.roi_heads.box_roi_pool(feats, [dets.boxes], [padded]))
+        return associate(
+            state.memory, embeds, dets.boxes, dets.scores, dets.labels, config.match_coeff,
+            getattr(config, "memory_max_age", 0),
+        )  # fmt: skip
+
     def channel_of(self, labels: torch.Tensor) -> torch.Tensor:
         """Detector class 1..K -> semantic channel (things follow the stuff channels)."""
         return labels + self.config.num_stuff - 1
@@ -260,18 +269,19 @@ class VPSNet(nn.Module):
                 config.max_detections,
             )  # fmt: skip
 
+        after_removal = getattr(config, "track_order", "official") == "after_removal"
         track_ids: list[int] = []
-        if self.track_head is not None:
-            embeds = self.track_head(heads.box_roi_pool(feats, [dets.boxes], [padded]))
-            track_ids = associate(
-                state.memory, embeds, dets.boxes, dets.scores, dets.labels, config.match_coeff
-            )
+        if self.track_head is not None and not after_removal:
+            # Official order: every detection is associated before MaskRemoval.
+            track_ids = self.associate_tracks(state, feats, dets, padded)
         logits = self.mask_logits(feats, [dets.boxes], [padded])
         logits = logits[torch.arange(len(dets), device=logits.device), dets.labels]
         keep, pasted = mask_removal(logits, dets, size, config.mask_overlap_thresh)
         kept = dets[keep]
         channels = self.channel_of(kept.labels).tolist()
-        if self.track_head is not None:
+        if self.track_head is not None and after_removal:
+            track_ids = self.associate_tracks(state, feats, kept, padded)
+        elif self.track_head is not None:
             track_ids = [track_ids[k] for k in keep]
         else:
             state.linker.threshold = config.iou_link_thresh

@@ -59,16 +59,20 @@ def track_loss(logits: torch.Tensor, target: torch.Tensor, positive: torch.Tenso
 
 @dataclass
 class TrackMemory:
-    """Every instance seen so far in the video: latest embedding, box and first label."""
+    """Every instance seen so far in the video: latest embedding, box and first label, and the
+    frame (``associate`` call) it was last matched in."""
 
     embeds: torch.Tensor | None = None
     boxes: torch.Tensor | None = None
     labels: torch.Tensor | None = None
+    last_seen: list[int] = field(default_factory=list)
+    frame: int = 0
 
     def __len__(self) -> int:
         return 0 if self.embeds is None else len(self.embeds)
 
     def append(self, embeds: torch.Tensor, boxes: torch.Tensor, labels: torch.Tensor) -> None:
+        self.last_seen.extend([self.frame] * len(embeds))
         if self.embeds is None:
             self.embeds, self.boxes, self.labels = embeds, boxes, labels
             return
@@ -76,17 +80,25 @@ class TrackMemory:
         self.boxes = torch.cat([self.boxes, boxes])
         self.labels = torch.cat([self.labels, labels])
 
+    def stale(self, max_age: int) -> torch.Tensor:
+        """Slots unseen for more than ``max_age`` frames (none when ``max_age`` is 0)."""
+        ages = torch.tensor([self.frame - f for f in self.last_seen])
+        return ages > max_age if max_age > 0 else torch.zeros(len(ages), dtype=torch.bool)
+
 
 def associate(
     memory: TrackMemory, embeds: torch.Tensor, boxes: torch.Tensor, scores: torch.Tensor,
     labels: torch.Tensor, coeffs: tuple[float, float, float] = (1.0, 2.0, 10.0),
+    max_age: int = 0,
 ) -> list[int]:  # fmt: skip
     """Track ids of the detections (sorted by descending score); updates ``memory`` in place.
 
     Follows the official ``simple_test_bboxes``: appearance log-probabilities plus detection
     score, box IoU and same-label cues, greedy in score order, a slot won by the best claim,
-    a new id (appended to the memory) for "new" or unassigned detections.
+    a new id (appended to the memory) for "new" or unassigned detections. With ``max_age`` > 0,
+    slots unseen for more than that many frames cannot be matched (not official).
     """
+    memory.frame += 1
     n = len(embeds)
     if n == 0:
         return []
@@ -104,6 +116,9 @@ def associate(
         + c_iou * torch.cat([ones * 0, iou], 1)
         + c_label * torch.cat([ones, same], 1)  # the "new" column gets the label bonus too
     )
+    stale = memory.stale(max_age).to(comp.device)
+    if stale.any():
+        comp[:, 1:][:, stale] = float("-inf")
     ids = [-1] * n
     claims: dict[int, tuple[float, int]] = {}  # memory slot -> (best score, detection)
     for i in range(n):
@@ -123,6 +138,7 @@ def associate(
         # Latest appearance and box; the memory label keeps the first one (official).
         memory.embeds[slot] = embeds[i]
         memory.boxes[slot] = boxes[i]
+        memory.last_seen[slot] = memory.frame
     for i in range(n):
         if ids[i] == -1:
             ids[i] = len(memory)

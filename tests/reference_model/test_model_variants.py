@@ -112,3 +112,24 @@ def test_cpu_deform_conv_offset_gradient_at_zero_offsets():
     reference = deform_conv2d(x, offset, weight, padding=1).square().sum()
     expected = torch.autograd.grad(reference, offset)[0]
     torch.testing.assert_close(ours, expected, atol=1e-3, rtol=1e-4)
+
+
+def test_after_removal_order_gives_memory_slots_only_to_kept_detections():
+    torch.manual_seed(0)
+    images = make_batch()["images"]
+    slots = {}
+    for order in ("official", "after_removal"):
+        torch.manual_seed(0)
+        model = VPSNet(tiny_config("track").model).eval()
+        model.config.det_score_thresh = 0.0
+        model.config.track_order = order
+        state = VideoState()
+        kept = 0
+        for _ in range(2):
+            pred = model.predict(images, state, (HEIGHT - 4, WIDTH - 8))
+            assert len(pred.track_ids) == len(pred.channels)
+            kept += len(pred.track_ids)
+        slots[order] = len(state.memory)
+        if order == "after_removal":
+            assert len(state.memory) <= kept  # dropped duplicates never enter the memory
+    assert slots["after_removal"] < slots["official"]  # here MaskRemoval drops duplicates

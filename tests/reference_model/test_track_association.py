@@ -83,3 +83,25 @@ def test_track_targets_and_loss():
     loss = track_loss(logits, target, positive)
     assert loss.ndim == 0 and torch.isfinite(loss)
     assert track_loss(logits, target, torch.zeros(4, dtype=torch.bool)) == 0
+
+
+def test_memory_slot_ages_out_after_max_age_frames():
+    memory = TrackMemory()
+    associate(memory, embeddings(3), BOXES, SCORES, LABELS, max_age=2)
+    for _ in range(3):  # object 2 is missed for three frames
+        associate(memory, embeddings(2), BOXES[:2], SCORES[:2], LABELS[:2], max_age=2)
+    back = associate(memory, embeddings(3), BOXES, SCORES, LABELS, max_age=2)
+    assert back[:2] == [0, 1] and back[2] == 3  # its slot is stale: a new id
+    kept = TrackMemory()
+    associate(kept, embeddings(3), BOXES, SCORES, LABELS)
+    for _ in range(3):
+        associate(kept, embeddings(2), BOXES[:2], SCORES[:2], LABELS[:2])
+    assert associate(kept, embeddings(3), BOXES, SCORES, LABELS) == [0, 1, 2]  # never ages
+
+
+def test_a_frame_without_detections_ages_the_memory():
+    memory = TrackMemory()
+    associate(memory, embeddings(1), BOXES[:1], SCORES[:1], LABELS[:1], max_age=1)
+    for _ in range(2):
+        assert associate(memory, embeddings(0), BOXES[:0], SCORES[:0], LABELS[:0], max_age=1) == []
+    assert associate(memory, embeddings(1), BOXES[:1], SCORES[:1], LABELS[:1], max_age=1) == [1]
