@@ -54,9 +54,10 @@ class ModelConfig:
     match_coeff: tuple[float, float, float] = (1.0, 2.0, 10.0)  # log score, box IoU, same label
     iou_link_thresh: float = 0.3  # the image/fuse variants link ids by box IoU above this
     # Track/fusetrack association: "official" matches every MaskROI detection before MaskRemoval
-    # (mcahny/vps), "after_removal" only those MaskRemoval keeps (dropped duplicates do not
-    # become memory slots); memory slots unseen for more than N frames stop matching (0: never).
-    track_order: str = "official"
+    # (mcahny/vps), "after_removal" only those MaskRemoval keeps, so dropped duplicates do not
+    # become memory slots that later steal ids (default: it measured better, docs/MODEL.md
+    # "Association"); memory slots unseen for more than N frames stop matching (0: never).
+    track_order: str = "after_removal"
     memory_max_age: int = 0
     # Loss weights.
     loss_pano_weight: float = 0.5

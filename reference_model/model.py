@@ -89,7 +89,7 @@ class VPSNet(nn.Module):
         embeds = self.track_head(self.roi_heads.box_roi_pool(feats, [dets.boxes], [padded]))
         return associate(
             state.memory, embeds, dets.boxes, dets.scores, dets.labels, config.match_coeff,
-            getattr(config, "memory_max_age", 0),
+            config.memory_max_age,
         )  # fmt: skip
 
     def channel_of(self, labels: torch.Tensor) -> torch.Tensor:
@@ -269,7 +269,7 @@ class VPSNet(nn.Module):
                 config.max_detections,
             )  # fmt: skip
 
-        after_removal = getattr(config, "track_order", "official") == "after_removal"
+        after_removal = config.track_order == "after_removal"
         track_ids: list[int] = []
         if self.track_head is not None and not after_removal:
             # Official order: every detection is associated before MaskRemoval.
