@@ -17,7 +17,7 @@ from vpsbench.evaluation.predictions import (
     assign_instance_values,
     open_predictions,
 )
-from vpsbench.format import FileInfo, GroundTruthRef, VPSFile, VPSWriter
+from vpsbench.format import FileInfo, VPSFile, VPSWriter
 from vpsbench.format.schema import TUBE_IDENTITY_INSTANCE
 
 
@@ -33,16 +33,10 @@ def import_submission(
     with VPSFile(gt_path) as gt, open_predictions(submission, gt) as source:
         if not isinstance(source, SubmissionPredictions):
             raise ValueError(f"{Path(submission).name} is a unified file already, not a submission")
-        info = FileInfo(
-            kind="prediction",
-            dataset=gt.info.dataset,
-            split=gt.info.split,
-            label_divisor=gt.info.label_divisor,
-            ignore_label=gt.info.ignore_label,
-            source=f"vpsbench convert submission {Path(submission).name}",
-            predicts=GroundTruthRef(
-                gt.info.dataset, gt.info.split, gt_path.name, gt.info.content_id
-            ),
+        info = FileInfo.prediction_of(
+            gt.info,
+            gt_path.name,
+            f"vpsbench convert submission {Path(submission).name}",
             tube_identity=TUBE_IDENTITY_INSTANCE,
         )
         things = {c.id for c in gt.categories if c.isthing}

@@ -25,7 +25,7 @@ from reference_model.checkpoint import load_checkpoint
 from reference_model.config import VARIANTS
 from reference_model.data import LabelMap, to_tensor
 from reference_model.model import FramePrediction, VideoState, VPSNet
-from vpsbench.format import FileInfo, GroundTruthRef, VPSFile, VPSWriter
+from vpsbench.format import FileInfo, VPSFile, VPSWriter
 
 
 def load_model(
@@ -143,15 +143,11 @@ def infer(
     with VPSFile(data) as gt:
         if LabelMap.from_categories(gt.categories) != labels:
             raise ValueError(f"{data}: categories differ from the ones the model was trained on")
-        info = FileInfo(
-            kind="prediction",
-            dataset=gt.info.dataset,
-            split=gt.info.split,
-            label_divisor=gt.info.label_divisor,
-            ignore_label=gt.info.ignore_label,
-            source=f"reference_model VPSNet {model.config.variant} {Path(checkpoint).name} "
+        info = FileInfo.prediction_of(
+            gt.info,
+            data.name,
+            f"reference_model VPSNet {model.config.variant} {Path(checkpoint).name} "
             f"step {state['step']}",
-            predicts=GroundTruthRef(gt.info.dataset, gt.info.split, data.name, gt.info.content_id),
         )
         divisor, void = gt.info.label_divisor, gt.info.void_label
         with VPSWriter(

@@ -60,12 +60,19 @@ def parse_metrics(metrics: str | Sequence[str] | None) -> tuple[str, ...]:
     return tuple(n for n in ALL_METRICS if n in names)
 
 
+def unknown_category_values(
+    values: np.ndarray, category_ids: np.ndarray, space: LabelSpace
+) -> np.ndarray:
+    """The distinct values that are neither void nor of a category of ``category_ids``."""
+    values = np.unique(values)
+    return values[(values != space.void) & ~np.isin(space.category(values), category_ids)]
+
+
 def check_prediction_values(
     values: np.ndarray, category_ids: np.ndarray, space: LabelSpace, where: str
 ) -> None:
     """Each predicted value (e.g. of the pair histogram) is void or of a known category."""
-    values = np.unique(values)
-    bad = values[(values != space.void) & ~np.isin(space.category(values), category_ids)]
+    bad = unknown_category_values(values, category_ids, space)
     if len(bad):
         raise EvaluationError(
             f"{where}: predicted values {bad[:5].tolist()} have unknown categories "
@@ -78,8 +85,7 @@ def check_gt_values(
 ) -> None:
     """Each GT value is void or of a category of the file's table (else a corrupt GT file)."""
     # Unchecked, such a tube's false negatives would be booked to a neighbouring class.
-    values = np.unique(values)
-    bad = values[(values != space.void) & ~np.isin(space.category(values), category_ids)]
+    bad = unknown_category_values(values, category_ids, space)
     if len(bad):
         raise EvaluationError(
             f"{where}: GT values {bad[:5].tolist()} have categories not in the GT file's "

@@ -124,6 +124,20 @@ class FileInfo:
     format: str = FORMAT_NAME
     format_version: str = FORMAT_VERSION
 
+    @classmethod
+    def prediction_of(cls, gt: FileInfo, gt_file: str, source: str, **changes) -> FileInfo:
+        """The root of a prediction file for the GT file ``gt_file`` whose root is ``gt``."""
+        return cls(
+            kind=KIND_PREDICTION,
+            dataset=gt.dataset,
+            split=gt.split,
+            label_divisor=gt.label_divisor,
+            ignore_label=gt.ignore_label,
+            source=source,
+            predicts=GroundTruthRef(gt.dataset, gt.split, gt_file, gt.content_id),
+            **changes,
+        )
+
     @property
     def is_prediction(self) -> bool:
         return self.kind == KIND_PREDICTION

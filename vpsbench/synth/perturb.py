@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from vpsbench.format import FileInfo, GroundTruthRef, VPSFile, VPSWriter
+from vpsbench.format import FileInfo, VPSFile, VPSWriter
 
 # Similar classes, by name, so that any category table (Cityscapes-VPS, VIPER, ...) gets them.
 THING_CONFUSIONS = {"car": "truck", "truck": "car", "bus": "truck", "van": "car",
@@ -272,16 +272,8 @@ def synth_predict(
         raise ValueError(f"noise must be in [0, 1], got {noise}")
     gt_path = Path(gt_path)
     with VPSFile(gt_path) as gt:
-        info = FileInfo(
-            kind="prediction",
-            dataset=gt.info.dataset,
-            split=gt.info.split,
-            label_divisor=gt.info.label_divisor,
-            ignore_label=gt.info.ignore_label,
-            source=f"vpsbench synth-predict noise={noise} seed={seed}",
-            predicts=GroundTruthRef(
-                gt.info.dataset, gt.info.split, gt_path.name, gt.info.content_id
-            ),
+        info = FileInfo.prediction_of(
+            gt.info, gt_path.name, f"vpsbench synth-predict noise={noise} seed={seed}"
         )
         labels = Labels.of(gt)
         with VPSWriter(
