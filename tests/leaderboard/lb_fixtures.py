@@ -8,6 +8,9 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from leaderboard.registry import REGISTRY_ENV
 from vpsbench.format import VPSFile
 from vpsbench.io.submission import write_submission
 from vpsbench.synth import SynthConfig, generate, synth_predict
@@ -77,3 +80,16 @@ def snapshot(directory: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()
     }
+
+
+@pytest.fixture(autouse=True)
+def no_user_registry(monkeypatch):
+    """A developer's own $VPSBENCH_REGISTRY must neither change what these tests see nor
+    receive their entries (import this fixture into a test module to use it)."""
+    monkeypatch.delenv(REGISTRY_ENV, raising=False)
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    """The files of ``make_synth``, built once per test module."""
+    return make_synth(tmp_path_factory.mktemp("synth"))

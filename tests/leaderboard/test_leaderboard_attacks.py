@@ -16,16 +16,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from lb_fixtures import make_synth, published_entry, snapshot, write_entry
+from lb_fixtures import make_synth, published_entry, snapshot, synth, write_entry  # noqa: F401 (fixtures)
 
 from vpsbench.cli import main
 
 VIDEO = "0001"  # first video of the tiny synthetic split
-
-
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory):
-    return make_synth(tmp_path_factory.mktemp("synth"))
 
 
 @pytest.fixture

@@ -5,24 +5,12 @@ from __future__ import annotations
 import shlex
 
 import pytest
-from lb_fixtures import make_synth, published_entry, snapshot, write_entry
+from lb_fixtures import make_synth, no_user_registry, published_entry, snapshot, synth, write_entry  # noqa: F401 (fixtures)
 
 import vpsbench
-from leaderboard.registry import REGISTRY_ENV, load_entries
+from leaderboard.registry import load_entries
 from leaderboard.submit import metrics_from_summary
 from vpsbench.cli import main
-
-
-@pytest.fixture(autouse=True)
-def no_user_registry(monkeypatch):
-    """A developer's own $VPSBENCH_REGISTRY must neither change what these tests see nor
-    receive their entries."""
-    monkeypatch.delenv(REGISTRY_ENV, raising=False)
-
-
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory):
-    return make_synth(tmp_path_factory.mktemp("synth"))
 
 
 @pytest.fixture

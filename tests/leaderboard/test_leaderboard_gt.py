@@ -8,12 +8,12 @@ import json
 import shutil
 
 import pytest
-from lb_fixtures import make_synth, published_entry, snapshot, write_entry
+from lb_fixtures import make_synth, no_user_registry, published_entry, snapshot, synth, write_entry  # noqa: F401 (fixtures)
 
 import leaderboard.registry as registry_module
 import leaderboard.splits as splits_module
 import leaderboard.submit as submit_module
-from leaderboard.registry import REGISTRY_ENV, SHIPPED_REGISTRY, load_entries
+from leaderboard.registry import SHIPPED_REGISTRY, load_entries
 from leaderboard.render import build_site, render_markdown
 from leaderboard.schema import EntryError, validate_entry
 from leaderboard.splits import SYNTH_VAL_COMMAND, gt_digest, official_splits
@@ -21,18 +21,6 @@ from leaderboard.tables import build_tables
 from vpsbench.cli import main
 
 ERROR = "vpsbench leaderboard: error: "
-
-
-@pytest.fixture(autouse=True)
-def no_user_registry(monkeypatch):
-    """A developer's own $VPSBENCH_REGISTRY must neither change what these tests see nor
-    receive their entries."""
-    monkeypatch.delenv(REGISTRY_ENV, raising=False)
-
-
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory):
-    return make_synth(tmp_path_factory.mktemp("synth"))
 
 
 @pytest.fixture
