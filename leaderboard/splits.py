@@ -18,6 +18,7 @@ import numpy as np
 # The documented command of the synthetic val table (docs/LEADERBOARD.md, README); the digests
 # below were printed by `vpsbench leaderboard digest` on its output (vpsbench 0.1.0).
 SYNTH_VAL_COMMAND = "vpsbench synth -o synth_val.h5 --videos 16 --seed 0"
+SYNTH_HARD_VAL_COMMAND = "vpsbench synth -o synth_val.h5 --videos 16 --seed 0 --preset hard"
 NOT_RECORDED = (
     "not recorded: no copy of the official release was available when the split was added; "
     "a maintainer records it with `vpsbench leaderboard digest GT.h5` (docs/LEADERBOARD.md)"
@@ -80,6 +81,14 @@ SPLITS: list[dict] = [
         "obtained": f"`{SYNTH_VAL_COMMAND}` (default --frames 30 --size 256 512 --stride 5; "
         "--train-out and --no-images do not change it), then `vpsbench leaderboard digest "
         "synth_val.h5`, vpsbench 0.1.0",
+    },
+    {
+        "dataset": "synth",
+        "split": "val-hard",
+        "content_id": "bbb2a35935c105a7bdb2b06b94505df0",
+        "labels_digest": "d305911d0308d2df49b4b7831719b4a23fafe325196669444e4e7135f26b598f",
+        "obtained": f"`{SYNTH_HARD_VAL_COMMAND}` (defaults as for synth val), then `vpsbench "
+        "leaderboard digest synth_val.h5`, vpsbench 0.1.0",
     },
 ]
 

@@ -16,7 +16,12 @@ import leaderboard.submit as submit_module
 from leaderboard.registry import SHIPPED_REGISTRY, load_entries
 from leaderboard.render import build_site, render_markdown
 from leaderboard.schema import EntryError, validate_entry
-from leaderboard.splits import SYNTH_VAL_COMMAND, gt_digest, official_splits
+from leaderboard.splits import (
+    SYNTH_HARD_VAL_COMMAND,
+    SYNTH_VAL_COMMAND,
+    gt_digest,
+    official_splits,
+)
 from leaderboard.tables import build_tables
 from vpsbench.cli import main
 
@@ -66,26 +71,31 @@ def score(capsys, synth, registry, *options):
 # --- official digests -------------------------------------------------------------------------
 
 
-def test_the_documented_command_gives_the_recorded_synthetic_digest(tmp_path, capsys):
-    """The synth val digests in leaderboard/splits.py are those of the documented command
+@pytest.mark.parametrize(
+    ("command", "split"), [(SYNTH_VAL_COMMAND, "val"), (SYNTH_HARD_VAL_COMMAND, "val-hard")]
+)
+def test_the_documented_command_gives_the_recorded_synthetic_digest(
+    tmp_path, capsys, command, split
+):
+    """The synth digests in leaderboard/splits.py are those of the documented commands
     (--no-images: images are not part of either digest, and skipping them is faster)."""
-    argv = SYNTH_VAL_COMMAND.split()[1:]
+    argv = command.split()[1:]
     out = tmp_path / "synth_val.h5"
     argv[argv.index("synth_val.h5")] = str(out)
     assert main([*argv, "--no-images"]) == 0
     capsys.readouterr()
-    official = official_splits()[("synth", "val")]
+    official = official_splits()[("synth", split)]
     digest = gt_digest(out)
     assert (digest.content_id, digest.labels_digest) == (
         official.content_id,
         official.labels_digest,
     )
     # ... and the shipped reproduced synth entries were scored on that GT
-    synth_entries = [e for e in load_entries() if e["dataset"] == "synth"]
-    assert synth_entries
-    assert {e["source"]["gt"]["content_id"] for e in synth_entries} == {official.content_id}
+    entries = [e for e in load_entries() if (e["dataset"], e["split"]) == ("synth", split)]
+    assert entries or split != "val"
+    assert {e["source"]["gt"]["labels_digest"] for e in entries} <= {official.labels_digest}
     code, printed, _ = run(capsys, "leaderboard", "digest", out)
-    assert code == 0 and printed.startswith("synth val: the official GT of this table")
+    assert code == 0 and printed.startswith(f"synth {split}: the official GT of this table")
     assert json.loads(printed.splitlines()[1])["labels_digest"] == official.labels_digest
 
 

@@ -14,9 +14,16 @@ regions) as a unified ground-truth file. The same seed gives byte-identical labe
 
 With --train-out a train split (different videos, same settings) is written as well.
 
+--preset hard adds what tracking and fusion exist for: 1-2 pairs of same-class objects that
+cross paths, one object per video that a nearer bus or truck hides completely for 3-8 frames,
+and per-frame image degradations (motion blur, noise bursts, lens smudges) that the previous
+frame never shares; the labels are those of the scene. Its splits are named val-hard and
+train-hard, so they are never ranked with the standard ones.
+
 example:
   vpsbench synth -o synth_val.h5 --videos 10 --frames 30 --size 256 512 --seed 0
   vpsbench synth -o synth_val.h5 --train-out synth_train.h5 --videos 50
+  vpsbench synth -o hard_val.h5 --train-out hard_train.h5 --videos 16 --preset hard
 """
 
 SYNTH_PREDICT_HELP = """
@@ -52,6 +59,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="annotate every N-th frame, counted 1-based like Cityscapes-VPS (default: 5)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument(
+        "--preset",
+        choices=("standard", "hard"),
+        default="standard",
+        help="standard (default) or hard: crossings, long occlusions, degraded frames",
+    )
     p.add_argument("--no-images", action="store_true", help="store label maps only")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs")
     p.set_defaults(run=run_synth)
@@ -81,6 +94,7 @@ def synth_config(args: argparse.Namespace):
         annotation_stride=args.stride,
         seed=args.seed,
         with_images=not args.no_images,
+        preset=args.preset,
     )
 
 
@@ -93,8 +107,9 @@ def run_synth(args: argparse.Namespace) -> int:
         outputs.append((args.train_out, "train"))
     for path, split in outputs:
         generate(path, config, split=split, progress=args.progress, overwrite=args.force)
+        name = config.split_name(split)
         print(
-            f"wrote {path} ({split}: {config.num_videos} videos x {config.frames_per_video} frames)"
+            f"wrote {path} ({name}: {config.num_videos} videos x {config.frames_per_video} frames)"
         )
     return 0
 

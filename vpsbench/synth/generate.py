@@ -11,10 +11,15 @@ from tqdm import tqdm
 
 from vpsbench.datasets import cityscapes_vps
 from vpsbench.format import FileInfo, Track, VPSWriter
+from vpsbench.synth.degrade import degrade, draw_degradation
+from vpsbench.synth.events import add_hard_events
 from vpsbench.synth.render import ImageStyle, jpeg_bytes, render_panoptic
 from vpsbench.synth.scene import Scene, make_scene
 
 DATASET_NAME = "synth"
+# "standard": the scene generator alone; "hard" adds same-class crossings, a multi-frame full
+# occlusion per video and per-frame image degradations (vpsbench.synth.events, .degrade).
+PRESETS = ("standard", "hard")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,16 @@ class SynthConfig:
     annotation_stride: int = 5
     seed: int = 0
     with_images: bool = True
+    preset: str = "standard"
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose from {', '.join(PRESETS)}")
+
+    def split_name(self, split: str) -> str:
+        """The split name written to the file: the hard preset's splits are ``val-hard`` etc.,
+        so its results are never ranked with the standard ones."""
+        return split if self.preset == "standard" else f"{split}-{self.preset}"
 
     def is_annotated(self, t: int) -> bool:
         """Frames 5, 10, ... (1-based) are annotated, like Cityscapes-VPS."""
@@ -49,22 +64,33 @@ def stem(video: int, global_frame: int, t: int) -> str:
 def write_video(writer: VPSWriter, config: SynthConfig, split: str, video: int) -> None:
     """Render and append every frame of one video."""
     rng = video_rng(config, split, video)
-    scene: Scene = make_scene(rng, config.height, config.width, config.frames_per_video)
+    frames = config.frames_per_video
+    scene: Scene = make_scene(rng, config.height, config.width, frames)
+    meta: dict = {}
+    if config.preset == "hard":
+        scene, crossings, occlusions = add_hard_events(rng, scene, frames)
+        meta["crossings"] = [list(pair) for pair in crossings]
+        meta["occlusions"] = [[o.hidden, o.occluder, o.first, o.last] for o in occlusions]
     colors = {c.id: c.color for c in cityscapes_vps.CATEGORIES}
     style = ImageStyle(rng, colors, config.height, config.width)
-    meta = {"camera_speed": round(scene.camera_speed, 3), "crowd": scene.crowd is not None}
+    meta = {"camera_speed": round(scene.camera_speed, 3), "crowd": scene.crowd is not None, **meta}
+    degradation = None
     with writer.video(f"{video:04d}", config.height, config.width, meta=meta) as out:
-        for t in range(config.frames_per_video):
+        for t in range(frames):
             pan = render_panoptic(scene, t)
             image = None
+            if config.preset == "hard":
+                degradation = draw_degradation(rng, degradation)
             if config.with_images:
-                image = jpeg_bytes(style.render(pan, t, scene.camera_x(t), rng))
-            global_frame = (video - 1) * config.frames_per_video + t + 1  # 1-based like FFFF
+                rgb = style.render(pan, t, scene.camera_x(t), rng)
+                image = jpeg_bytes(degrade(rgb, degradation, rng))
+            global_frame = (video - 1) * frames + t + 1  # 1-based like FFFF
             out.add_frame(
                 stem(video, global_frame, t),
                 source_frame=100 + t,
                 panoptic=pan if config.is_annotated(t) else None,
                 image=image,
+                meta={"degraded": degradation} if degradation else None,
             )
         out.set_tracks(Track(th.instance, th.category, f"synth:{th.shape}") for th in scene.things)
 
@@ -80,7 +106,7 @@ def generate(
     info = FileInfo(
         kind="groundtruth",
         dataset=DATASET_NAME,
-        split=split,
+        split=config.split_name(split),
         source=f"vpsbench synthetic benchmark {asdict(config)}",
     )
     with VPSWriter(

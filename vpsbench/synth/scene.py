@@ -113,19 +113,35 @@ def visible_span(rng: np.random.Generator, frames: int) -> tuple[int, int]:
     return first, min(max(last, first), frames - 1)
 
 
+def draw_category(rng: np.random.Generator) -> int:
+    """A thing class, drawn with the weights of ``THING_KINDS``."""
+    kinds = list(THING_KINDS)
+    weights = np.array([THING_KINDS[k][0] for k in kinds])
+    return int(rng.choice(kinds, p=weights / weights.sum()))
+
+
+def body_size(rng: np.random.Generator, category: int, depth: float, h: int) -> tuple[int, int]:
+    """(height, width) of an object of ``category`` at ``depth`` in a frame ``h`` pixels high."""
+    _, (rel_size, aspect), _ = THING_KINDS[category]
+    height = max(int(rel_size * h * depth * rng.uniform(0.8, 1.2)), 4)
+    return height, max(int(height * aspect * rng.uniform(0.8, 1.2)), 3)
+
+
+def ground_at(depth: float, h: int, horizon: int) -> float:
+    """Screen row of an object's bottom at ``depth`` (nearer objects stand lower)."""
+    return horizon + (h - horizon) * (0.15 + 0.6 * depth)
+
+
 def make_thing(
     rng: np.random.Generator, instance: int, size: tuple[int, int, int], camera_speed: float,
     horizon: int,
 ) -> Thing:  # fmt: skip
     """One object of a randomly drawn class; ``size`` is (height, width, frames) of the video."""
     h, w, frames = size
-    kinds = list(THING_KINDS)
-    weights = np.array([THING_KINDS[k][0] for k in kinds])
-    category = int(rng.choice(kinds, p=weights / weights.sum()))
-    _, (rel_size, aspect), shape = THING_KINDS[category]
+    category = draw_category(rng)
+    shape = THING_KINDS[category][2]
     depth = float(rng.uniform(0.3, 1.0))  # 1 = nearest: larger and lower on screen
-    height = max(int(rel_size * h * depth * rng.uniform(0.8, 1.2)), 4)
-    width = max(int(height * aspect * rng.uniform(0.8, 1.2)), 3)
+    height, width = body_size(rng, category, depth, h)
     first, last = visible_span(rng, frames)
     return Thing(
         category=category,
@@ -134,7 +150,7 @@ def make_thing(
         height=height,
         width=width,
         x=float(rng.uniform(-0.2, 1.0) * w),
-        ground=horizon + (h - horizon) * (0.15 + 0.6 * depth),
+        ground=ground_at(depth, h, horizon),
         vx=float(rng.uniform(-0.02, 0.02) * w + camera_speed),
         vy=float(rng.uniform(-0.3, 0.3)),
         depth=depth,
