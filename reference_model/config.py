@@ -59,6 +59,12 @@ class ModelConfig:
     # "Association"); memory slots unseen for more than N frames stop matching (0: never).
     track_order: str = "after_removal"
     memory_max_age: int = 0
+    # Identity-discriminative embedding (not official, 0/False = the paper): the reference
+    # objects of the batch's other videos become extra "other object" columns of the match
+    # loss, and a hinge on the hardest same-class negative (track.hard_negative_loss).
+    match_batch_negatives: bool = False
+    loss_hard_negative_weight: float = 0.0
+    hard_negative_margin: float = 2.0  # in inner-product (log-odds) units
     # Loss weights.
     loss_pano_weight: float = 0.5
     loss_match_weight: float = 0.5
@@ -85,7 +91,12 @@ class DataConfig:
     base_scale: float = 1.0  # resize of the stored frames before augmentation and at test time
     crop: tuple[int, int] = (800, 1600)  # (height, width), multiples of 32
     flip: bool = True
-    ref_offsets: tuple[int, ...] = (-1, 1)  # in annotated frames (±5 raw frames on Cityscapes-VPS)
+    # "annotated": the reference is an annotated neighbour, ``ref_offsets`` counted in annotated
+    # frames (±1 = ±5 raw frames on Cityscapes-VPS; stage 2). "raw": any neighbouring frame
+    # with an image, offsets in raw frames, labels used when it has them (stage 1: the official
+    # Cityscapes fine images with their ±1 leftImg8bit_sequence frames, which have none).
+    reference: str = "annotated"
+    ref_offsets: tuple[int, ...] = (-1, 1)
     min_instance_area: int = 16  # instances smaller than this after the crop are dropped
     repeat: int = 8  # the dataset is repeated per epoch, as in the official configs
 
@@ -116,6 +127,12 @@ class TrainConfig:
     # Stage-2 start (the official ``load_from``): model weights of an earlier run; parts it lacks
     # (a Fuse neck or Track head new to this variant) start from their initialisation.
     init: str | None = None
+    # For the first N steps the match loss does not reach the backbone and neck (their RoI
+    # features are detached), so a fresh Track head cannot pull a trained detector apart.
+    match_detach_steps: int = 0
+    # The config whose checkpoint this one starts from (``--init``; the paper's stage 2 starts
+    # from stage 1). Training without --init is refused unless --skip-stage1 is given.
+    previous_stage: str | None = None
 
 
 @dataclass
@@ -147,6 +164,40 @@ class Config:
             data=build(DataConfig, data["data"]),
             train=build(TrainConfig, data["train"]),
         )
+
+
+def parse_value(text: str, current: object) -> object:
+    """``text`` as a value of the type of ``current`` (bool, int, float, str, None, tuples
+    written comma-separated)."""
+    if isinstance(current, bool):
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise ValueError(f"{text!r} is not true or false")
+        return text.lower() in ("true", "1")
+    if isinstance(current, tuple):
+        items = [x for x in text.split(",") if x]
+        kind = type(current[0]) if current else float
+        return tuple(kind(x) for x in items)
+    if isinstance(current, int | float):
+        return type(current)(text)
+    if current is None and text.lower() in ("none", ""):
+        return None
+    return text
+
+
+def apply_override(config: Config, assignment: str) -> None:
+    """Set one field from ``SECTION.FIELD=VALUE`` (sections: model, data, train)."""
+    key, sep, text = assignment.partition("=")
+    section, _, name = key.strip().partition(".")
+    part = getattr(config, section, None) if section in ("model", "data", "train") else None
+    if not sep or part is None or name not in {f.name for f in dataclasses.fields(part)}:
+        raise ValueError(
+            f"--set {assignment}: expected SECTION.FIELD=VALUE with SECTION model, data or "
+            "train and a field of it (see reference_model/config.py)"
+        )
+    try:
+        setattr(part, name, parse_value(text.strip(), getattr(part, name)))
+    except ValueError as error:
+        raise ValueError(f"--set {assignment}: {error}") from None
 
 
 def synthetic_tiny() -> Config:
@@ -193,13 +244,34 @@ def synthetic_tiny() -> Config:
     return Config("synthetic-tiny", model, data, train)
 
 
+def cityscapes_vps_stage1() -> Config:
+    """The paper's stage 1: ``fuse`` on annotated frames with their ±1 raw neighbours as
+    (unlabelled) references; 24 epochs of 2975 images x 8 repeats at 8 pairs per step, lr x0.1
+    after epochs 16 and 22 (mcahny/vps ``configs/cityscapes/fuse.py``)."""
+    config = Config("cityscapes-vps-stage1")
+    config.model.variant = "fuse"
+    config.data.reference = "raw"
+    config.data.ref_offsets = (-1, 1)
+    config.train.steps = 24 * 2975 * 8 // 8
+    config.train.lr_steps = (16 / 24, 22 / 24)
+    return config
+
+
 def cityscapes_vps() -> Config:
-    """The paper's Cityscapes-VPS stage-2 setting (fusetrack, R50-FPN, 800x1600 crops)."""
-    return Config("cityscapes-vps")
+    """The paper's stage 2 on Cityscapes-VPS (fusetrack, R50-FPN, 800x1600 crops, 12 epochs of
+    2400 frames x 8 at 8 pairs per step, lr x0.1 after epochs 8 and 11), from stage 1."""
+    config = Config("cityscapes-vps")
+    config.train.previous_stage = "cityscapes-vps-stage1"
+    return config
 
 
 def viper() -> Config:
-    """The VIPER setting: same recipe, VIPER's 13 stuff and 10 thing classes."""
+    """VIPER: the Cityscapes-VPS stage-2 recipe with VIPER's 13 stuff and 10 thing classes.
+
+    The schedule is ours, not the authors': their VIPER model (the init of their Cityscapes
+    stage 1) was trained with a config they did not release. We run the Cityscapes-VPS recipe
+    for twice the iterations (VIPER's train split is larger); no stage 1 before it.
+    """
     config = Config("viper")
     config.model.num_stuff, config.model.num_things = 13, 10
     config.data.base_scale = 1024 / 1080  # 1080x1920 frames to Cityscapes' 1024-pixel height
@@ -207,7 +279,12 @@ def viper() -> Config:
     return config
 
 
-CONFIGS = {"synthetic-tiny": synthetic_tiny, "cityscapes-vps": cityscapes_vps, "viper": viper}
+CONFIGS = {
+    "synthetic-tiny": synthetic_tiny,
+    "cityscapes-vps-stage1": cityscapes_vps_stage1,
+    "cityscapes-vps": cityscapes_vps,
+    "viper": viper,
+}
 
 
 def get_config(name: str, variant: str | None = None) -> Config:

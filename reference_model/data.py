@@ -142,30 +142,29 @@ class Augment:
 
 
 class PairDataset(Dataset):
-    """Annotated frames of every video, each with an annotated neighbour as reference."""
+    """Annotated frames of every video, each with a neighbouring frame as reference: an
+    annotated one (``DataConfig.reference == "annotated"``) or any frame with an image
+    (``"raw"``; its target is None when it has no labels, so only Fuse learns from it)."""
 
     def __init__(self, path: str | os.PathLike, config: DataConfig, train: bool = True) -> None:
+        if config.reference not in ("annotated", "raw"):
+            raise ValueError(f"unknown reference {config.reference!r}; choose annotated or raw")
         self.file = VPSFile(path)
         self.config = config
         self.train = train
         self.labels = LabelMap.from_categories(self.file.categories)
         self.divisor = self.file.info.label_divisor
         self.void = self.file.info.void_label
+        self.videos = {video_id: n for n, video_id in enumerate(self.file.video_ids)}
         self.samples: list[tuple[str, int, list[int]]] = []
         for video in self.file:
             if not video.has_images:
                 raise ValueError(f"{path}: video {video.video_id} has no images to train on")
-            annotated = video.annotated_indices.tolist()
-            for row, index in enumerate(annotated):
-                refs = [
-                    annotated[row + offset]
-                    for offset in config.ref_offsets
-                    if 0 <= row + offset < len(annotated)
-                ]
-                if refs:
-                    self.samples.append((video.video_id, index, refs))
+            for index, refs in reference_frames(video, config):
+                self.samples.append((video.video_id, index, refs))
         if not self.samples:
-            raise ValueError(f"{path}: no annotated frame has an annotated neighbour")
+            which = "an annotated" if config.reference == "annotated" else "a"
+            raise ValueError(f"{path}: no annotated frame has {which} neighbour")
 
     def __len__(self) -> int:
         return len(self.samples) * (self.config.repeat if self.train else 1)
@@ -177,17 +176,45 @@ class PairDataset(Dataset):
         video = self.file.video(video_id)
         aug = Augment.draw(video.height, video.width, self.config, self.train)
         sample = {"video_id": video_id, "index": index, "ref_index": ref}
+        labelled = set(video.annotated_indices.tolist())
         for key, frame in (("", index), ("ref_", ref)):
-            image, pan = aug(video.image(frame), video.panoptic(frame), self.config.crop, self.void)
+            # An unlabelled reference is augmented with an all-void map (same geometry).
+            pan = video.panoptic(frame) if frame in labelled else None
+            void = np.full((video.height, video.width), self.void, np.int64)
+            image, pan_aug = aug(video.image(frame), void if pan is None else pan,
+                                 self.config.crop, self.void)  # fmt: skip
             sample[f"{key}image"] = image
-            sample[f"{key}target"] = panoptic_targets(
-                pan, self.labels, self.divisor, self.config.min_instance_area
-            )
+            target = None
+            if pan is not None:
+                target = panoptic_targets(
+                    pan_aug, self.labels, self.divisor, self.config.min_instance_area
+                )
+                target["video"] = torch.tensor(self.videos[video_id])
+            sample[f"{key}target"] = target
         return sample
 
 
+def reference_frames(video, config: DataConfig) -> list[tuple[int, list[int]]]:
+    """(annotated frame index, its candidate reference frame indices) of one video."""
+    annotated = video.annotated_indices.tolist()
+    out = []
+    for row, index in enumerate(annotated):
+        if config.reference == "annotated":
+            refs = [
+                annotated[row + offset]
+                for offset in config.ref_offsets
+                if 0 <= row + offset < len(annotated)
+            ]
+        else:
+            refs = [index + o for o in config.ref_offsets if 0 <= index + o < video.num_frames]
+        if refs:
+            out.append((index, refs))
+    return out
+
+
 def collate(samples: list[dict]) -> dict:
-    """Stack images (all of the crop size); keep targets as per-image lists."""
+    """Stack images (all of the crop size); keep targets as per-image lists (a reference
+    target is None for an unlabelled reference frame)."""
     return {
         "images": torch.stack([s["image"] for s in samples]),
         "targets": [s["target"] for s in samples],

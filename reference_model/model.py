@@ -29,6 +29,7 @@ from reference_model.track import (
     TrackMemory,
     affinity,
     associate,
+    hard_negative_loss,
     track_loss,
     track_targets,
 )
@@ -78,6 +79,7 @@ class VPSNet(nn.Module):
             config.semantic_deform_layers,
         )  # fmt: skip
         self.track_head = TrackHead(channels * 7 * 7, config.track_dim) if config.track else None
+        self.detach_match = False  # set by the training loop (TrainConfig.match_detach_steps)
 
     @property
     def uses_reference(self) -> bool:
@@ -185,9 +187,12 @@ class VPSNet(nn.Module):
         )
 
         if self.track_head is not None:
-            losses["loss_match"] = self.config.loss_match_weight * self.track_losses(
+            match, hard = self.track_losses(
                 roi_feats, ref_feats, matched, labels, targets, ref_targets, sizes
             )
+            losses["loss_match"] = self.config.loss_match_weight * match
+            if self.config.loss_hard_negative_weight > 0:
+                losses["loss_hard_neg"] = self.config.loss_hard_negative_weight * hard
         losses["loss_pano"] = self.config.loss_pano_weight * self.panoptic_loss(
             feats, sem_logits, targets, sizes
         )
@@ -195,21 +200,51 @@ class VPSNet(nn.Module):
 
     def track_losses(
         self, roi_feats: torch.Tensor, ref_feats: Features, matched: list[torch.Tensor],
-        labels: list[torch.Tensor], targets: list[dict], ref_targets: list[dict] | None,
+        labels: list[torch.Tensor], targets: list[dict], ref_targets: list[dict | None] | None,
         sizes: list[tuple[int, int]],
-    ) -> torch.Tensor:  # fmt: skip
-        """Sampled target RoIs (fused features) against the reference GT boxes (raw features)."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """(match, hard-negative) losses: sampled target RoIs (fused features) against the
+        reference GT boxes (raw features). Pairs whose reference has no labels (a raw
+        neighbour, stage 1) do not count; with none labelled both losses are 0."""
         if ref_targets is None:
             raise ValueError("the track head needs reference targets")
+        config = self.config
+        if self.detach_match:
+            roi_feats = roi_feats.detach()
+            ref_feats = OrderedDict((k, v.detach()) for k, v in ref_feats.items())
         embeds = self.track_head(roi_feats).split([len(m) for m in matched])
-        ref_boxes = [t["boxes"] for t in ref_targets]
-        ref_embeds = self.track_head(self.roi_heads.box_roi_pool(ref_feats, ref_boxes, sizes))
-        ref_embeds = ref_embeds.split([len(b) for b in ref_boxes])
-        losses = []
-        for i, (target, ref_target) in enumerate(zip(targets, ref_targets, strict=True)):
+        pairs = [i for i, t in enumerate(ref_targets) if t is not None]
+        if not pairs:
+            zero = sum(e.sum() for e in embeds) * 0.0
+            return zero, zero
+        ref_boxes = [ref_targets[i]["boxes"] for i in pairs]
+        pooled = self.roi_heads.box_roi_pool(
+            OrderedDict((k, v[pairs]) for k, v in ref_feats.items()), ref_boxes, sizes[: len(pairs)]
+        )
+        split = self.track_head(pooled).split([len(b) for b in ref_boxes])
+        ref_embeds = dict(zip(pairs, split, strict=True))
+        match, hard = [], []
+        for i in pairs:
+            target, ref_target = targets[i], ref_targets[i]
             pid, positive = track_targets(matched[i], labels[i], target["ids"], ref_target["ids"])
-            losses.append(track_loss(affinity(embeds[i], ref_embeds[i]), pid, positive))
-        return torch.stack(losses).mean()
+            memory, memory_labels = [ref_embeds[i]], [ref_target["labels"]]
+            if config.match_batch_negatives:
+                # Objects of other videos are other identities by construction.
+                for j in pairs:
+                    if j != i and int(ref_targets[j]["video"]) != int(ref_target["video"]):
+                        memory.append(ref_embeds[j])
+                        memory_labels.append(ref_targets[j]["labels"])
+            logits = affinity(embeds[i], torch.cat(memory))
+            match.append(track_loss(logits, pid, positive))
+            if config.loss_hard_negative_weight > 0:
+                hard.append(
+                    hard_negative_loss(
+                        logits, pid, positive, labels[i], torch.cat(memory_labels),
+                        config.hard_negative_margin,
+                    )
+                )  # fmt: skip
+        hard_loss = torch.stack(hard).mean() if hard else match[0] * 0.0
+        return torch.stack(match).mean(), hard_loss
 
     def panoptic_loss(
         self, feats: Features, sem_logits: torch.Tensor, targets: list[dict],

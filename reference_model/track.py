@@ -57,6 +57,27 @@ def track_loss(logits: torch.Tensor, target: torch.Tensor, positive: torch.Tenso
     return (loss * positive.float()).sum() / positive.sum().clamp(min=1)
 
 
+def hard_negative_loss(
+    logits: torch.Tensor, target: torch.Tensor, positive: torch.Tensor, labels: torch.Tensor,
+    memory_labels: torch.Tensor, margin: float,
+) -> torch.Tensor:  # fmt: skip
+    """Hinge ``max(0, margin - (s_same - s_hardest))`` per positive RoI that has its object in
+    the reference: ``s_hardest`` is the highest inner product with another object of the same
+    class (not ours: the identities the plain cross-entropy confuses most, e.g. two crossing
+    cars). ``logits`` are ``affinity`` outputs; RoIs without such a negative do not count."""
+    dots = logits[:, 1:]
+    has_ref = positive & (target > 0)
+    same_class = labels[:, None] == memory_labels[None, :]
+    own = F.one_hot((target - 1).clamp(min=0), dots.shape[1]).bool() & has_ref[:, None]
+    negatives = same_class & ~own
+    usable = has_ref & negatives.any(1)
+    if not usable.any():
+        return logits.sum() * 0.0  # keeps the graph (DDP needs every used parameter's grad)
+    hardest = dots.masked_fill(~negatives, float("-inf")).max(1).values
+    mine = dots.gather(1, (target - 1).clamp(min=0)[:, None])[:, 0]
+    return F.relu(margin - (mine - hardest))[usable].mean()
+
+
 @dataclass
 class TrackMemory:
     """Every instance seen so far in the video: latest embedding, box and first label, and the

@@ -27,7 +27,14 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm import tqdm
 
 from reference_model.checkpoint import load_checkpoint, save_checkpoint
-from reference_model.config import CONFIGS, VARIANTS, Config, TrainConfig, get_config
+from reference_model.config import (
+    CONFIGS,
+    VARIANTS,
+    Config,
+    TrainConfig,
+    apply_override,
+    get_config,
+)
 from reference_model.data import LabelMap, PairDataset, collate
 from reference_model.model import VPSNet
 
@@ -76,7 +83,10 @@ def to_device(batch: dict, device: torch.device) -> dict:
         if isinstance(value, torch.Tensor):
             out[key] = value.to(device, non_blocking=True)
         else:
-            out[key] = [{k: v.to(device, non_blocking=True) for k, v in t.items()} for t in value]
+            out[key] = [
+                None if t is None else {k: v.to(device, non_blocking=True) for k, v in t.items()}
+                for t in value
+            ]
     return out
 
 
@@ -234,6 +244,7 @@ def train(
             if step >= tc.steps:
                 break
             batch = to_device(batch, dev)
+            model.detach_match = step < tc.match_detach_steps
             lr = lr_at(step, tc, base_lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr
@@ -326,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint-every", type=int)
     parser.add_argument("--backbone-weights", help="local ResNet state dict (never downloaded)")
     parser.add_argument(
+        "--skip-stage1", action="store_true",
+        help="train a stage-2 config (cityscapes-vps) without its stage-1 --init",
+    )  # fmt: skip
+    parser.add_argument(
         "--from-scratch", action="store_true",
         help="allow a FrozenBN config (cityscapes-vps, viper) without --backbone-weights/--init",
     )  # fmt: skip
@@ -333,6 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int,
         help="CPU threads (torch.set_num_threads); runs repeat bit for bit only at the same count",
+    )  # fmt: skip
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+        help="override any config field, e.g. --set model.match_batch_negatives=true "
+        "--set train.match_detach_steps=200 (repeatable; tuples comma-separated)",
     )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -342,6 +362,12 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("steps", "batch_size", "lr", "seed", "workers", "checkpoint_every", "init"):
         if getattr(args, key) is not None:
             setattr(config.train, key, getattr(args, key))
+    try:
+        for assignment in args.set:
+            apply_override(config, assignment)
+    except ValueError as error:
+        print(f"train: error: {error}", file=sys.stderr)
+        return 2
     problem = check_args(args, config)
     if problem:
         print(f"train: error: {problem}", file=sys.stderr)
@@ -378,6 +404,13 @@ def check_args(args: argparse.Namespace, config: Config) -> str | None:
     if out.is_dir() and any(out.iterdir()) and not (args.resume or args.force):
         return f"--out {out} is not empty: --resume to continue it, --force to start afresh"
     resumable = args.resume and (out / "last.pt").is_file()
+    stage1 = config.train.previous_stage
+    if stage1 and not (config.train.init or resumable or args.skip_stage1):
+        return (
+            f"--config {config.name} is stage 2 and starts from a {stage1} checkpoint: train "
+            f"--config {stage1} first, then pass --init RUN/model_final.pt (--skip-stage1 to "
+            "start from --backbone-weights alone)"
+        )
     pretrained = args.backbone_weights or config.train.init or resumable
     if config.model.norm == "frozen_bn" and not pretrained and not args.from_scratch:
         return (

@@ -133,3 +133,66 @@ def test_after_removal_order_gives_memory_slots_only_to_kept_detections():
         if order == "after_removal":
             assert len(state.memory) <= kept  # dropped duplicates never enter the memory
     assert slots["after_removal"] < slots["official"]  # here MaskRemoval drops duplicates
+
+
+def grad_norms(model: VPSNet, loss: torch.Tensor) -> dict[str, float]:
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    norms: dict[str, float] = {}
+    for name, p in model.named_parameters():
+        if p.grad is not None:
+            part = name.split(".")[0]
+            norms[part] = norms.get(part, 0.0) + float(p.grad.abs().sum())
+    return norms
+
+
+def test_unlabelled_references_train_fuse_and_skip_track():
+    """Stage 1's raw neighbours have no targets: Fuse learns, the match loss is 0 for them."""
+    torch.manual_seed(0)
+    model = VPSNet(tiny_config("fusetrack").model)
+    batch = make_batch(batch=2)
+    unlabelled = model(batch["images"], batch["targets"], batch["ref_images"], [None, None])
+    assert unlabelled["loss_match"].item() == 0
+    norms = grad_norms(model, sum(unlabelled.values()))
+    assert norms["fuse_neck"] > 0 and norms.get("track_head", 0.0) == 0
+    # One labelled reference of two: the match loss is that pair's alone.
+    half = model(batch["images"], batch["targets"], batch["ref_images"],
+                 [None, batch["ref_targets"][1]])  # fmt: skip
+    assert half["loss_match"].item() > 0
+
+
+def test_match_loss_detached_from_the_backbone():
+    torch.manual_seed(0)
+    model = VPSNet(tiny_config("track").model)
+    batch = make_batch(batch=1)
+    args = (batch["images"], batch["targets"], batch["ref_images"], batch["ref_targets"])
+    attached = grad_norms(model, model(*args)["loss_match"])
+    model.detach_match = True
+    detached = grad_norms(model, model(*args)["loss_match"])
+    assert attached["backbone"] > 0 and "backbone" not in detached
+    assert detached["track_head"] > 0
+
+
+def test_batch_negatives_and_hard_negative_term():
+    """Other videos' reference objects join the match loss as negatives; same-video pairs do
+    not (they may show the same object)."""
+    torch.manual_seed(0)
+    config = tiny_config("track")
+    model = VPSNet(config.model)
+    batch = make_batch(batch=2)
+    for n, t in enumerate([*batch["targets"], *batch["ref_targets"]]):
+        t["video"] = torch.tensor(n % 2)
+    args = (batch["images"], batch["targets"], batch["ref_images"], batch["ref_targets"])
+    torch.manual_seed(1)
+    plain = model(*args)
+    model.config.match_batch_negatives = True
+    model.config.loss_hard_negative_weight = 1.0
+    torch.manual_seed(1)
+    extra = model(*args)
+    assert extra["loss_match"].item() > plain["loss_match"].item()  # more wrong columns
+    assert math.isfinite(extra["loss_hard_neg"].item()) and "loss_hard_neg" not in plain
+    for t in batch["ref_targets"]:
+        t["video"] = torch.tensor(0)
+    torch.manual_seed(1)
+    same_video = model(*args)
+    assert same_video["loss_match"].item() == pytest.approx(plain["loss_match"].item())

@@ -75,3 +75,21 @@ def test_dataset_pairs_and_workers(train_file):
     batch = next(iter(loader))
     assert batch["images"].shape == (2, 3, *config.crop)
     assert len(batch["targets"]) == len(batch["ref_targets"]) == 2
+
+
+def test_raw_references_are_neighbouring_frames_without_targets(train_file):
+    """Stage 1 of the paper: annotated frames with their ±1 raw neighbours, which have no
+    labels; the target frame keeps its targets, the reference has an image only."""
+    config = tiny_config().data
+    config.reference = "raw"
+    dataset = PairDataset(train_file, config, train=False)
+    assert [(s[1], s[2]) for s in dataset.samples[:2]] == [(4, [3, 5]), (9, [8])]
+    sample = dataset[0]
+    assert sample["ref_index"] == 3 and sample["ref_target"] is None
+    assert sample["ref_image"].shape == (3, *config.crop) and sample["target"] is not None
+    batch = collate([dataset[0], dataset[1]])
+    assert batch["ref_targets"] == [None, None]
+    assert int(sample["target"]["video"]) == 0 and int(dataset[2]["target"]["video"]) == 1
+    config.reference = "sideways"
+    with pytest.raises(ValueError, match="unknown reference 'sideways'"):
+        PairDataset(train_file, config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from reference_model.track import (
@@ -105,3 +106,23 @@ def test_a_frame_without_detections_ages_the_memory():
     for _ in range(2):
         assert associate(memory, embeddings(0), BOXES[:0], SCORES[:0], LABELS[:0], max_age=1) == []
     assert associate(memory, embeddings(1), BOXES[:1], SCORES[:1], LABELS[:1], max_age=1) == [1]
+
+
+def test_hard_negative_loss_by_hand():
+    from reference_model.track import hard_negative_loss
+
+    # Two RoIs; three reference objects: classes 1, 1, 2. RoI 0 is object 1 (class 1), RoI 1
+    # is object 3 (class 2), which has no same-class negative and does not count.
+    logits = torch.tensor([[0.0, 3.0, 2.5, 9.0], [0.0, 1.0, 1.0, 4.0]])
+    target = torch.tensor([1, 3])
+    positive = torch.tensor([True, True])
+    labels = torch.tensor([1, 2])
+    memory_labels = torch.tensor([1, 1, 2])
+    loss = hard_negative_loss(logits, target, positive, labels, memory_labels, margin=2.0)
+    assert loss.item() == pytest.approx(2.0 - (3.0 - 2.5))  # the class-2 object is no negative
+    # Separated by more than the margin: no loss; no usable RoI: a zero that keeps the graph.
+    far = torch.tensor([[0.0, 6.0, 2.5, 9.0]], requires_grad=True)
+    one = (target[:1], positive[:1], labels[:1])
+    assert hard_negative_loss(far, *one, memory_labels, 2.0).item() == 0
+    none = hard_negative_loss(far, *one, torch.tensor([1, 2, 2]), 2.0)
+    assert none.item() == 0 and none.requires_grad

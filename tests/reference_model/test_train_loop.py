@@ -161,12 +161,22 @@ def test_command_line_errors_are_one_line(tmp_path, capsys):
     err = one_line_error(capsys)
     assert "--resume" in err and "--force" in err
     # A random FrozenBN ResNet-50 is refused unless asked for.
-    assert main([*base, "--config", "cityscapes-vps", "--out", str(tmp_path / "cs")]) == 2
+    assert main([*base, "--config", "cityscapes-vps-stage1", "--out", str(tmp_path / "cs")]) == 2
     assert "--backbone-weights" in one_line_error(capsys)
+    # Stage 2 starts from stage 1 unless told otherwise.
+    assert main([*base, "--config", "cityscapes-vps", "--out", str(tmp_path / "cs")]) == 2
+    err = one_line_error(capsys)
+    assert "stage 2" in err and "--config cityscapes-vps-stage1" in err and "--init" in err
     parser_args = {"data": str(data), "out": str(tmp_path / "cs"), "device": "cpu",
                    "resume": False, "force": False, "backbone_weights": None}  # fmt: skip
-    args = argparse.Namespace(**parser_args, from_scratch=True)
+    args = argparse.Namespace(**parser_args, from_scratch=True, skip_stage1=False)
+    assert check_args(args, get_config("cityscapes-vps-stage1")) is None
+    assert "stage 2" in check_args(args, get_config("cityscapes-vps"))
+    args.skip_stage1 = True
     assert check_args(args, get_config("cityscapes-vps")) is None
+    # --set reaches any field; a wrong one is a one-line error.
+    assert main([*base, "--set", "model.no_such_field=1", "--out", str(tmp_path / "x")]) == 2
+    assert "SECTION.FIELD=VALUE" in one_line_error(capsys)
     assert not (tmp_path / "cs").exists()  # nothing was built or written
 
 
@@ -260,3 +270,17 @@ def test_init_loads_an_earlier_run_and_leaves_new_parts_fresh(tmp_path, capsys):
     assert "starting fresh: track_head" in capsys.readouterr().out
     state = load_checkpoint(out / "model_final.pt")
     assert state["step"] == 1 and state["config"].train.init == str(ckpt)
+
+
+def test_stage1_recipe_trains_fuse_on_unlabelled_raw_neighbours(tmp_path, capsys):
+    """The stage-1 data path: annotated frames with their ±1 raw frames (no labels) as
+    references; Fuse trains, and a fusetrack run on them has a zero match loss."""
+    data = synth_file(tmp_path / "train.h5", videos=1, frames=10)
+    base = ["--data", str(data), "--steps", "2", "--workers", "0", "--no-progress",
+            "--set", "data.reference=raw", "--set", "data.crop=64,128"]  # fmt: skip
+    assert main([*base, "--variant", "fuse", "--out", str(tmp_path / "fuse")]) == 0
+    assert main([*base, "--variant", "fusetrack", "--out", str(tmp_path / "ft")]) == 0
+    with open(tmp_path / "ft" / "losses.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["loss_match"]) for r in rows] == [0.0, 0.0]
+    assert all(float(r["loss_flow"]) > 0 for r in rows)
