@@ -1,4 +1,5 @@
-"""Backbone + FPN: a torchvision ResNet wrapped in ``BackboneWithFPN`` (P2..P6, vpsnet.md §2)."""
+"""Backbone + FPN: a torchvision ResNet wrapped in ``BackboneWithFPN`` (P2..P6, as the R50-FPN
+of the official code, github.com/mcahny/vps)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Configurations as plain dataclasses: model, data and training settings, and named presets.
 
-``synthetic-tiny`` trains on CPU in minutes; ``cityscapes-vps`` and ``viper`` are the paper's
-settings (vpsnet.md §2 and §6) for GPUs. A config travels inside every checkpoint (``asdict``),
-so inference rebuilds exactly the trained model.
+``synthetic-tiny`` trains on CPU in minutes; ``cityscapes-vps-stage1``, ``cityscapes-vps`` and
+``viper`` are the paper's settings for GPUs (github.com/mcahny/vps,
+``configs/cityscapes/{fuse,fusetrack}.py``). A config travels inside every checkpoint
+(``asdict``), so inference rebuilds exactly the trained model.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ class ModelConfig:
     semantic_groups: int = 32
     semantic_deform_layers: int = 3  # the last N of the 3 subnet convs are deformable (else plain)
     track_dim: int = 1024
-    # Fuse module (vpsnet.md §3).
+    # Fuse module (mcahny/vps ``BFPTcea``: refine_level=0, nframes=2).
     corr_displacement: int = 4  # max displacement of the correlations (at P3 and the fuse level)
     fuse_level: int = 0  # the official refine_level: gather/align/attend at P2 (1: at P3, ~4x less)
     flow_channels: int = 64
-    # Inference (vpsnet.md §4.3, §4.4, §5.3).
+    # Inference (mcahny/vps ``tools/test_vpq.py``, ``mask_roi.py``, ``mask_removal.py``).
     det_score_thresh: float = 0.6
     det_nms_thresh: float = 0.5
     max_detections: int = 100
@@ -103,7 +104,7 @@ class DataConfig:
 
 @dataclass
 class TrainConfig:
-    """Optimisation schedule (vpsnet.md §6.1 for the paper presets)."""
+    """Optimisation schedule (the paper presets: mcahny/vps ``configs/cityscapes/*.py``)."""
 
     steps: int = 28800  # optimizer steps (iterations); warmup and lr_steps count these too
     batch_size: int = 1  # pairs per process and forward pass

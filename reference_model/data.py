@@ -1,6 +1,7 @@
 """Training data: (target, reference) frame pairs from a unified HDF5 file, with targets.
 
-Both frames of a pair get the same resize, flip and crop (vpsnet.md §1.1). The reader opens
+Both frames of a pair get the same resize, flip and crop (as the official pair pipeline,
+mcahny/vps ``mmdet/datasets/cityscapes_vps.py``). The reader opens
 the file once per process, so the dataset is safe in DataLoader workers (fork or spawn).
 """
 
@@ -133,7 +134,8 @@ class Augment:
         crop_h, crop_w = crop
         tensor = tensor[:, self.top : self.top + crop_h, self.left : self.left + crop_w]
         pan = pan[self.top : self.top + crop_h, self.left : self.left + crop_w]
-        # Pad with zeros after normalisation (the mean colour) and with void labels (§8.8).
+        # Pad with zeros after normalisation (the mean colour) and with void labels (the
+        # official code pads the semantic GT with 0, "road": harmless for its /32 crops only).
         tensor = normalize(tensor[None])[0]
         pad_h, pad_w = crop_h - tensor.shape[1], crop_w - tensor.shape[2]
         tensor = F.pad(tensor, (0, pad_w, 0, pad_h))

@@ -1,4 +1,5 @@
-"""RPN, box and mask heads from torchvision detection components (vpsnet.md §2 and §7).
+"""RPN, box and mask heads from torchvision detection components (the R50-FPN Mask R-CNN of
+mcahny/vps ``two_stage.py``).
 
 ``RoIHeads`` is used as a toolbox (sampling, RoI pooling, heads), not through its ``forward``:
 VPSNet shares the sampled RoI features with the track head and filters detections its own way.

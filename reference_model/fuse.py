@@ -1,4 +1,7 @@
-"""Fuse module (pixel level, vpsnet.md §3): gather, flow-align, attend, refine, redistribute.
+"""Fuse module (pixel level): gather, flow-align, attend, refine, redistribute.
+
+The official module is the extra neck ``BFPTcea`` (github.com/mcahny/vps,
+``mmdet/models/extra_necks/bfp_tcea.py``).
 
 The official initial flow is a frozen FlowNet2 on the RGB frames. Here a light flow head estimates
 it from a cost volume of the two frames' P3 features (see docs/MODEL.md for why), then the
@@ -79,7 +82,7 @@ def warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Sample ``x`` at p + flow(p) (flow in pixels, channels (dx, dy)); zero flow is the identity.
 
     The grid is built for align_corners=True and sampled with it (the official code mixed the
-    two conventions, a sub-pixel shift; vpsnet.md §8.4).
+    two conventions, a sub-pixel shift in the released code).
     """
     height, width = x.shape[-2:]
     ys = torch.linspace(-1, 1, height, device=x.device, dtype=flow.dtype)
@@ -140,7 +143,8 @@ class FlowHead(nn.Module):
 
 
 class TCEAFusion(nn.Module):
-    """Spatio-temporal attention fusion of the target and the aligned reference (§3.3)."""
+    """Spatio-temporal attention fusion of the target and the aligned reference
+    (EDVR-style ``TCEA_Fusion``, mcahny/vps ``mmdet/models/utils/tcea_modules.py``)."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()

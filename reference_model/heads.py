@@ -82,7 +82,8 @@ class DeformBlock(nn.Module):
         self.norm = nn.GroupNorm(groups, out_channels)
         nn.init.xavier_uniform_(self.conv.weight)
         if self.offset is not None:
-            # Zero offsets: start as a regular convolution (the official init lost this; §8.5).
+            # Zero offsets: start as a regular convolution (the official init lost this to a
+            # later Xavier init of the offset convs).
             nn.init.zeros_(self.offset.weight)
             nn.init.zeros_(self.offset.bias)
 

@@ -1,8 +1,9 @@
 """VPSNet: backbone + FPN, optional Fuse neck, RPN, box/mask/semantic heads, optional Track head.
 
 Training (``forward``) takes a batch of (target, reference) pairs and returns the loss dict of
-vpsnet.md §10. Video inference (``predict``) takes one frame at a time, in order, with a
-``VideoState`` that caches the previous frame's raw FPN features and the track memory.
+the official ``panoptic_fusetrack.py`` (github.com/mcahny/vps, ``mmdet/models/detectors/``).
+Video inference (``predict``) takes one frame at a time, in order, with a ``VideoState`` that
+caches the previous frame's raw FPN features and the track memory.
 """
 
 from __future__ import annotations
@@ -250,7 +251,8 @@ class VPSNet(nn.Module):
         self, feats: Features, sem_logits: torch.Tensor, targets: list[dict],
         sizes: list[tuple[int, int]],
     ) -> torch.Tensor:  # fmt: skip
-        """Panoptic head on the GT boxes at 1/4 resolution, one image at a time (§4.2, §8.7)."""
+        """Panoptic head on the GT boxes at 1/4 resolution, one image at a time (the official
+        head, mcahny/vps ``mmdet/models/panoptic/upsnetFPN.py``, assumes batch size 1)."""
         gt_boxes = [t["boxes"] for t in targets]
         all_logits = self.mask_logits(feats, gt_boxes, sizes).split([len(b) for b in gt_boxes])
         size = sem_logits.shape[-2:]

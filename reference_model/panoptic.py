@@ -1,4 +1,5 @@
-"""Panoptic inference rules (vpsnet.md §4.3, §4.4): MaskROI, MaskRemoval, argmax, fusion."""
+"""Panoptic inference rules (mcahny/vps ``mask_roi.py``,
+``mask_removal.py``, ``unary_logits.py``): MaskROI, MaskRemoval, argmax, fusion."""
 
 from __future__ import annotations
 

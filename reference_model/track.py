@@ -1,4 +1,7 @@
-"""Track module (object level, vpsnet.md §5): Siamese RoI embeddings, affinity, association.
+"""Track module (object level): Siamese RoI embeddings, affinity, association.
+
+MaskTrack R-CNN style, as the official ``track_head.py`` and ``simple_test_bboxes``
+(github.com/mcahny/vps, ``mmdet/models/track_heads/``, ``mmdet/models/detectors/``).
 
 Also the ``IoULinker`` that gives the ``image`` and ``fuse`` variants video ids without a
 learned embedding (box IoU to the previous frame), like the paper's image-level baseline.

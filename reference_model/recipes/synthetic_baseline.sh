@@ -15,7 +15,7 @@ set -euo pipefail
 preset=${1:?usage: synthetic_baseline.sh PRESET SEED RUNS}
 seed=${2:?usage: synthetic_baseline.sh PRESET SEED RUNS}
 runs=${3:?usage: synthetic_baseline.sh PRESET SEED RUNS}
-variants=${VARIANTS:-image fuse track fusetrack}
+variants=${VARIANTS-image fuse track fusetrack}
 threads=${THREADS:-2}  # CPU runs repeat bit for bit only at one thread count
 extra=${EXTRA:-}
 
@@ -49,7 +49,7 @@ for v in $variants; do
       -o "$dir/$v.pred.h5" --device cpu --force 2>&1 | tr '\r' '\n' | tail -1 | tee "$dir/$v.infer.log"
   fi
   if [[ ! -f $dir/$v.json ]]; then
-    vpsbench eval --gt "$val" --pred "$dir/$v.pred.h5" --json "$dir/$v.json.partial" --quiet
+    vpsbench --quiet eval --gt "$val" --pred "$dir/$v.pred.h5" --json "$dir/$v.json.partial"
     mv "$dir/$v.json.partial" "$dir/$v.json"
   fi
 done
