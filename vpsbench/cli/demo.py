@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import time
 from pathlib import Path
 
 from vpsbench.cli.common import add_command
@@ -130,8 +131,15 @@ def run_demo(args: argparse.Namespace) -> int:
         note = "reused" if fresh else "CPU"
         print(f"      and the reference VPSNet from {checkpoint} ({note})")
         if not fresh:
+            started = time.perf_counter()
             model_prediction(checkpoint, gt, path, args.progress)
             source.write_text(digest)
+            seconds = time.perf_counter() - started
+            frames = config.num_videos * config.frames_per_video
+            print(
+                f"      VPSNet ran over {frames} frames in {seconds:.0f} s "
+                f"({1000 * seconds / frames:.0f} ms/frame on this CPU)"
+            )
         names[path] = "VPSNet (model)"
     elif not args.no_model:
         print('      (no reference model: pip install -e ".[model]" or pass --checkpoint)')
