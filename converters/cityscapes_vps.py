@@ -1,4 +1,9 @@
-"""Cityscapes-VPS release -> unified HDF5 (datasets.md 1.2-1.8).
+"""Cityscapes-VPS release -> unified HDF5 (docs/CONVERTERS.md, 'Cityscapes-VPS').
+
+Sources: mcahny/vps ``README.md``, ``docs/DATASET.md`` and the preparation scripts in
+``prepare_data/`` (``create_panoptic_labels.py`` fuses ``cls`` and ``inst``;
+``create_panoptic_video_labels.py`` writes ``panoptic_video/`` and
+``panoptic_gt_val_city_vps.json``).
 
 Two label states of a split are understood:
 

@@ -1,4 +1,8 @@
-"""VIPER raw release -> unified HDF5, in VPSNet's 23-class video panoptic version (datasets.md 2-3).
+"""VIPER raw release -> unified HDF5, in VPSNet's 23-class video panoptic version.
+
+Sources: the raw release as the official VIPER toolkit documents it (srrichter/viper
+``README.md``, ``EVALUATION.md``, ``classes.csv``); VPSNet's classes and protocol from mcahny/vps
+``tools/dataset/viper.py`` (VPSNet's own conversion code was never published).
 
 The release lies as ``{split}/{img,cls,inst}/SSS/SSS_FFFFF.{jpg,png}``: ``cls`` is a palette PNG
 whose index is the raw class id, ``inst`` an RGB PNG with R = raw class id and instance id

@@ -1,7 +1,7 @@
-"""A deliberately literal, slow VPQ written from the official procedure (metrics.md 1.3-1.6).
+"""A deliberately literal, slow VPQ written from the official Cityscapes-VPS procedure.
 
-It does what ``tools/eval_vpq.py`` does, step by step: for every window it stacks the frames,
-builds the segment dictionaries with first-occurrence category, counts pairs with one
+It does what mcahny/vps ``tools/eval_vpq.py`` does, step by step: for every window it stacks the
+frames, builds the segment dictionaries with first-occurrence category, counts pairs with one
 ``np.unique`` on ``gt * OFFSET + pred`` keys, and runs the matching loop pair by pair in
 ascending key order. It shares no code with ``vpsbench.metrics`` on purpose: the fast path is
 tested against it.

@@ -1,4 +1,8 @@
-"""A miniature Cityscapes-VPS release, laid out like the real one (datasets.md 1.2-1.8).
+"""A miniature Cityscapes-VPS release, laid out like the real one (docs/CONVERTERS.md).
+
+The layout, names and encodings are those of the mcahny/vps release and its preparation scripts
+(``README.md``, ``docs/DATASET.md``, ``prepare_data/create_panoptic_labels.py``,
+``prepare_data/create_panoptic_video_labels.py``); docs/CONVERTERS.md, 'Cityscapes-VPS'.
 
 ``write_release`` draws the ground truth itself (stuff bands, moving objects, a crowd group, an
 instance whose mask covers a few road pixels, void colours) and writes it in both label states:

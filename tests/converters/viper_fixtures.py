@@ -1,4 +1,7 @@
-"""A miniature VIPER raw release, laid out and encoded like the real one (datasets.md 2).
+"""A miniature VIPER raw release, laid out and encoded like the real one.
+
+The names and encodings are those of the official VIPER toolkit (srrichter/viper ``README.md``,
+``EVALUATION.md``, ``classes.csv``), as docs/CONVERTERS.md, 'VIPER' describes them.
 
 ``write_viper_tree`` writes ``{split}/img/SSS/SSS_FFFFF.jpg`` for every frame and, on labelled
 frames (multiples of ``labelled_every``), ``cls`` as a palette PNG (index = raw class id, the
@@ -10,7 +13,9 @@ person appearing later, a car that leaves and comes back, a bicycle and unlabele
 R names it with id 0 (crowd) and car pixels that cls calls road (inst wins).
 
 The expected labels are written down here independently of the converter: the VPS category of
-each drawn region is typed in by hand (datasets.md 3.1), not looked up in the dataset module.
+each drawn region is typed in by hand (VPSNet's order, mcahny/vps ``tools/dataset/viper.py``:
+the 13 evaluated stuff classes, then the 10 things, each in ``classes.csv`` trainid order), not
+looked up in the dataset module.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from vpsbench.datasets.viper import RAW_CLASSES
 
 BASE_H, BASE_W = 24, 40
 VOID = 255
-# raw VIPER id -> VPS id for the classes drawn here, by hand from datasets.md 3.1
+# raw VIPER id -> VPS id for the classes drawn here, by hand (stuff 0-12 then things 13-22)
 SKY, ROAD, SIDEWALK, BUILDING, BARRIER = (2, 0), (3, 1), (4, 2), (9, 6), (15, 11)
 FIREHYDRANT, TRASHCAN, PERSON, CAR, VAN = (16, 14), (19, 16), (20, 17), (24, 19), (25, 20)
 UNLABELED, BICYCLE, TRAIN = (0, VOID), (22, VOID), (29, VOID)

@@ -1,4 +1,4 @@
-"""The Cityscapes-VPS category table as shipped (datasets.md 1.6), quirks included."""
+"""The Cityscapes-VPS category table as shipped (mcahny/vps city_default.py), quirks included."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""The VIPER category table matches datasets.md 3.1 (ids, order, exclusion, raw mapping)."""
+"""The VIPER category table matches VPSNet's (ids, order, exclusion, raw mapping).
+
+VPSNet's 23 classes come from mcahny/vps ``tools/dataset/viper.py`` (ids 0-12 stuff, 13-22
+things, id 11 mobilebarrier left out of ``pq_average``), the raw ids from VIPER's ``classes.csv``
+(srrichter/viper); see docs/CONVERTERS.md, 'VIPER'.
+"""
 
 from __future__ import annotations
 

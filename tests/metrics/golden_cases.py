@@ -1,4 +1,8 @@
-"""Tiny hand-specified inputs with known official scores (metrics.md 1.8), shared by tests."""
+"""Tiny hand-specified inputs with known official scores, shared by tests.
+
+The scores are those of the official mcahny/vps ``tools/eval_vpq.py`` run on these inputs
+(docs/METRICS.md, 'VPQ', "Golden case").
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,12 @@ ROAD, SKY, PERSON, CAR = 0, 1_000, 11_000, 13_000
 
 
 def tamper_demo_video() -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The 8x8, 6-frame video of metrics.md 1.8: static car, car appearing, person id switch."""
+    """The 8x8, 6-frame golden video: static car, car appearing, person id switch.
+
+    The car that appears after the first frame is the tube whose GT area the pre-fix "data
+    tampering" bug of ``tools/eval_vpq.py`` (fixed in mcahny/vps commit 72d59ab, PR #10)
+    inflated, deflating VPQ at k >= 10 (hence the name).
+    """
     gts, preds = [], []
     for t in range(6):
         gt = np.full((8, 8), ROAD, np.int32)

@@ -1,4 +1,9 @@
-"""STQ: deeplab2 golden cases (metrics.md 3.6), each quirk of 3.3, properties, literal port."""
+"""STQ: deeplab2 golden cases, each deeplab2 quirk, properties, literal port.
+
+The golden cases and their expected values are those of google-research/deeplab2
+``evaluation/numpy/segmentation_and_tracking_quality_test.py`` (basic examples, merge test,
+complex 3-frame example); the quirks are the ones listed in docs/METRICS.md, 'STQ'.
+"""
 
 from __future__ import annotations
 
@@ -140,7 +145,7 @@ def test_golden_complex_example():
     assert seq["num_frames"] == 3
 
 
-# Quirks of metrics.md 3.3, one test each.
+# deeplab2 quirks (docs/METRICS.md, 'STQ'), one test each.
 
 
 def test_quirk_void_prediction_creates_phantom_class():
@@ -155,7 +160,7 @@ def test_quirk_void_prediction_creates_phantom_class():
 
 def test_quirk_predicted_things_on_gt_void_count_against_aq():
     result = stq_of([row([1, 1, 1, 1, VOID])], [row([1, 1, 1, 1, 1])])
-    # Exactly 0.8: areas are int64, not float32 (which gives 0.800000011920929, quirk 3.3.6).
+    # Exactly 0.8: areas are int64, not float32 (deeplab2 under NumPy 2 gives 0.800000011920929).
     assert result["aq"] == 80.0
     assert result["sq"] == 100.0
 

@@ -1,4 +1,9 @@
-"""VPQ: the metrics.md 1.8 golden case, fast path == literal official procedure, properties."""
+"""VPQ: the golden case, fast path == literal official procedure, properties.
+
+The golden case is the 8x8, 6-frame video of ``golden_cases.py``; its expected scores are those
+of the official mcahny/vps ``tools/eval_vpq.py`` (after fix 72d59ab) on it, as listed in
+docs/METRICS.md, 'VPQ' ("Golden case").
+"""
 
 from __future__ import annotations
 
@@ -55,7 +60,11 @@ def test_golden_person_counts_per_k():
 
 
 def test_id_switch_in_three_frame_window_is_tp_plus_fp():
-    """metrics.md 1.7.7: a switch after frame 2 of 3 gives one TP with IoU 2/3 and one FP."""
+    """An id switch after frame 2 of 3 gives one TP with IoU 2/3 and one FP, as in eval_vpq.py.
+
+    The official scorer has no explicit id-switch penalty: an object split across two ids is
+    still a TP when one id covers more than half of the union; the other id is an FP.
+    """
     gts, preds = [], []
     for t in range(3):
         gt = np.full((4, 4), ROAD, np.int32)

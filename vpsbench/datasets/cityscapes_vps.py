@@ -1,7 +1,9 @@
 """Cityscapes-VPS: the 19-category table as shipped (``city_default.py``) and its protocol.
 
-The table is the source's own data, quirks included (datasets.md 1.6): "vegitation" is spelled
-that way, and traffic sign carries ``ori_id`` 21 (its true Cityscapes labelId is 20).
+The table is the source's own data (mcahny/vps ``prepare_data/city_default.py``, copied verbatim
+into the ``categories`` of the release JSONs such as ``panoptic_gt_val_city_vps.json``), quirks
+included: "vegitation" is spelled that way, and traffic sign carries ``ori_id`` 21 (its true
+Cityscapes labelId is 20, cityscapesscripts ``labels.py``).
 """
 
 from __future__ import annotations

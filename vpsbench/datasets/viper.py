@@ -1,7 +1,12 @@
 """VIPER as VPSNet uses it: 23 evaluated classes (13 stuff, 10 things), raw-class mapping, protocol.
 
-Facts from datasets.md 2.2 (the raw ``classes.csv``) and 3.1 (the VPS id order: stuff first,
-then things, each in trainid order; id 11 mobilebarrier is excluded from the averages).
+The raw class list is VIPER's own ``classes.csv`` (srrichter/viper: id, name, colour,
+class_eval, instance_eval). The VPS id order comes from mcahny/vps ``tools/dataset/viper.py``:
+23 segmentation classes and 11 detection classes (10 things + background), so ids 0-12 are stuff
+and 13-22 things; matching the colours of its palette (``Viper.get_pallete()``) to ``classes.csv``
+gives the evaluated classes in trainid order, stuff first, then things; its
+``PQStat.pq_average`` skips id 11 ("exclude mobilebarrier"), so mobilebarrier is excluded from
+the averages.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Temporal consistency: VSPW video consistency VC_n and CLEAR-MOT identity switches on masks.
 
-VC_n (metrics.md 4.1) needs semantic maps of n consecutive frames, so the runner reduces each
-video to one ``(|A ∩ B|, |A|)`` row per clip with ``vc_clip_counts`` while it streams the frames;
-``VideoConsistency`` only pools those rows. ``IdentitySwitches`` (metrics.md 4.2) needs nothing
-but the per-frame pair histograms: masks do not overlap, so a frame's matching is decided by the
+VC_n (VSPW, Miao et al. CVPR 2021; the official ``VC_perclip.py`` of VSPW-dataset/VSPW_code)
+needs semantic maps of n consecutive frames, so the runner reduces each video to one
+``(|A ∩ B|, |A|)`` row per clip with ``vc_clip_counts`` while it streams the frames;
+``VideoConsistency`` only pools those rows. ``IdentitySwitches`` (CLEAR-MOT on masks as in MOTS,
+Voigtlaender et al. CVPR 2019; TrackEval ``trackeval/metrics/clear.py``) needs nothing but the
+per-frame pair histograms: masks do not overlap, so a frame's matching is decided by the
 (GT, prediction) intersection counts alone.
 """
 

@@ -1,10 +1,10 @@
 """Per-frame statistics every metric is built from: the sparse GT x prediction pair histogram.
 
 All VPQ, PQ, STQ and identity-switch numbers are sums over frames of pair intersection counts
-(metrics.md 6.3): the intersection of a GT tube and a predicted tube over a window is the sum of
-their per-frame intersections, and so are tube areas and void overlaps. So each frame is decoded
-once, reduced to a ``PairHistogram`` of a few hundred entries, and every window of every size is
-built by adding histograms.
+(docs/METRICS.md, 'How scoring works'): the intersection of a GT tube and a predicted tube over
+a window is the sum of their per-frame intersections, and so are tube areas and void overlaps.
+So each frame is decoded once, reduced to a ``PairHistogram`` of a few hundred entries, and every
+window of every size is built by adding histograms.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Panoptic quality: segment matching on a pair histogram, class averages, and image PQ.
 
 ``match_segments`` is the matching step shared by image PQ (one frame) and VPQ (a window of
-stacked frames), following the official Cityscapes-VPS / panopticapi rules (metrics.md 1.4, 2):
+stacked frames), following the official rules of mcahny/vps ``tools/eval_vpq.py`` (Cityscapes-VPS
+VPQ) and panopticapi ``panopticapi/evaluation.py`` (``pq_compute_single_core``, image PQ):
 same-category pairs with IoU > 0.5 where the prediction's overlap with GT void is removed from
 the union; crowd GT is never matched nor a false negative; an unmatched prediction is ignored
 when more than half of it lies on GT void or on its category's crowd region.

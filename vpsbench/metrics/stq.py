@@ -1,18 +1,21 @@
-"""STQ / AQ / SQ as deeplab2's numpy ``STQuality`` computes them (metrics.md 3.2), from histograms.
+"""STQ / AQ / SQ as deeplab2's numpy ``STQuality`` computes them, from histograms.
 
-A video is one deeplab2 sequence. Everything STQ needs is additive over frames (metrics.md 6.3),
-so each video's per-frame pair histograms are summed once and reduced to:
+The reference is google-research/deeplab2 ``evaluation/numpy/segmentation_and_tracking_quality.py``
+(STQ: Weber et al. 2021, "STEP: Segmenting and Tracking Every Pixel"). A video is one deeplab2
+sequence. Everything STQ needs is additive over frames (docs/METRICS.md, 'STQ'), so each video's
+per-frame pair histograms are summed once and reduced to:
 
 * a semantic confusion matrix indexed by category id, with GT void / predicted "no segment"
   remapped to one extra ignore slot (deeplab2 remaps ``ignore_label`` to ``num_classes``);
 * the AQ numerator Σ_g (1/|g|) Σ_p TPA²/(TPA+FPA+FNA) and the number of GT tracks |G|.
 
-The deeplab2 quirks are reproduced on purpose (metrics.md 3.3): a void prediction on valid GT
-lands in the ignore *column*, which is not zeroed, so the ignore slot becomes a phantom class
-with IoU 0; predicted things on GT void count against AQ; GT crowd is removed from AQ on both
-sides but is a normal pixel of its class in the IoU; a predicted thing with instance 0 is a
-normal track; a track is one full panoptic value. Counts are int64 where deeplab2 (NumPy 2)
-accumulates float32 areas, which loses exactness above 2^24 pixels per id (quirk 3.3.6).
+The deeplab2 quirks are reproduced on purpose (listed in docs/METRICS.md, 'STQ'): a void
+prediction on valid GT lands in the ignore *column*, which is not zeroed, so the ignore slot
+becomes a phantom class with IoU 0; predicted things on GT void count against AQ; GT crowd is
+removed from AQ on both sides but is a normal pixel of its class in the IoU; a predicted thing
+with instance 0 is a normal track; a track is one full panoptic value. Counts are int64 where
+deeplab2 under NumPy 2 accumulates float32 areas (NEP 50 keeps float32 x Python float as
+float32), which loses exactness above 2^24 pixels per id.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def association_sum(hist: PairHistogram, space: LabelSpace) -> tuple[float, int]
         return 0.0, 0
     gt_thing = space.is_thing(hist.gt) & (hist.gt != space.void)
     crowd = gt_thing & (hist.gt % space.label_divisor == 0)
-    # Crowd pixels leave AQ on both sides; predictions on GT void or stuff stay (quirk 3.3.2).
+    # Crowd pixels leave AQ on both sides; predictions on GT void or stuff stay (as in deeplab2).
     label_mask = gt_thing & ~crowd
     pred_mask = space.is_thing(hist.pred) & (hist.pred != space.void) & ~crowd
     if not label_mask.any():
@@ -138,7 +141,7 @@ class STQ(VideoMetric):
         return inter, union, iou
 
     def _sq(self, confusion: np.ndarray) -> float | None:
-        """Mean IoU over classes with nonzero union (the ignore column can be one; quirk 3.3.1)."""
+        """Mean IoU over classes with nonzero union (the phantom ignore class can be one)."""
         _, union, iou = self._class_iou(confusion)
         num_classes = int(np.count_nonzero(union))
         return float(iou.sum()) / num_classes if num_classes else None
