@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from converters.cityscapes_vps import convert_cityscapes_vps
+from vpsbench_converters.cityscapes_vps import convert_cityscapes_vps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "converters"))
 from cityscapes_fixtures import write_release

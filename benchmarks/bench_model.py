@@ -18,8 +18,8 @@ import time
 import torch
 from torchvision.models.detection import maskrcnn_resnet50_fpn
 
-from reference_model.config import CONFIGS, VARIANTS, get_config
-from reference_model.model import VideoState, VPSNet
+from vpsbench_model.config import CONFIGS, VARIANTS, get_config
+from vpsbench_model.model import VideoState, VPSNet
 
 
 def time_frames(run, frames: int, warmup: int) -> float:

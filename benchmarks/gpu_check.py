@@ -9,7 +9,7 @@
    peak memory per variant.
 2. ``--steps`` steps (default 300) of ``cityscapes-vps``-sized training (``fusetrack``, 800x1600
    crops of 1024x2048 frames, bf16) on a synthetic split generated into a temporary directory,
-   through ``reference_model.train.train`` from scratch: loss falling (mean of the last 30 steps
+   through ``vpsbench_model.train.train`` from scratch: loss falling (mean of the last 30 steps
    below the first 30), every logged loss finite, steps/s and peak memory.
 
 Exits 0 when every check passes, 1 when one fails (each printed as FAIL), 2 without CUDA.
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from reference_model.config import VARIANTS, Config, get_config
-from reference_model.model import VideoState, VPSNet
+from vpsbench_model.config import VARIANTS, Config, get_config
+from vpsbench_model.model import VideoState, VPSNet
 
 NUM_STUFF, NUM_THINGS = 11, 8  # Cityscapes-VPS, as vpsbench synth writes them
 
@@ -174,8 +174,8 @@ def train_check(
     workdir: Path,
 ) -> list[str]:  # fmt: skip
     """``steps`` training steps of the paper-sized model on a synthetic split; the failures."""
-    from reference_model.train import train
     from vpsbench.synth import SynthConfig, generate
+    from vpsbench_model.train import train
 
     # Frames at 1/4 of Cityscapes' 1024x2048, scaled back up by the data pipeline: cheap to
     # generate, and the model sees Cityscapes-sized inputs.

@@ -29,7 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from converters.common import (
+from vpsbench.datasets import cityscapes_vps
+from vpsbench.format import FileInfo
+from vpsbench_converters.common import (
     ConversionError,
     DecodedFrame,
     FramePlan,
@@ -41,8 +43,6 @@ from converters.common import (
     runs,
     write_split,
 )
-from vpsbench.datasets import cityscapes_vps
-from vpsbench.format import FileInfo
 
 DIVISOR = 1000
 VOID = 255 * DIVISOR

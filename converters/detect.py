@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from converters.common import ConversionError
+from vpsbench_converters.common import ConversionError
 
 
 def detect_dataset(root: str | Path, split: str) -> str:
@@ -30,11 +30,11 @@ def convert_for_scoring(
     """Convert the labels of one split of a release to a unified GT file at ``out``."""
     dataset = detect_dataset(root, split)
     if dataset == "cityscapes-vps":
-        from converters.cityscapes_vps import convert_cityscapes_vps
+        from vpsbench_converters.cityscapes_vps import convert_cityscapes_vps
 
         return convert_cityscapes_vps(
             root, split, out, workers=workers, progress=progress, labels_only=True
         )
-    from converters.viper import convert_viper
+    from vpsbench_converters.viper import convert_viper
 
     return convert_viper(root, split, out, workers=workers, progress=progress)

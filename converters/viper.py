@@ -35,7 +35,9 @@ from pathlib import Path
 
 import numpy as np
 
-from converters.common import (
+from vpsbench.datasets import viper
+from vpsbench.format import FileInfo
+from vpsbench_converters.common import (
     ConversionError,
     DecodedFrame,
     FramePlan,
@@ -46,8 +48,6 @@ from converters.common import (
     runs,
     write_split,
 )
-from vpsbench.datasets import viper
-from vpsbench.format import FileInfo
 
 DIVISOR = 1000
 SEQUENCE_RE = re.compile(r"^\d{3}$")

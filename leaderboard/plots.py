@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt
 
-from leaderboard.tables import DATASET_TITLES, Row, Table
+from vpsbench_leaderboard.tables import DATASET_TITLES, Row, Table
 
 
 def label(row: Row) -> str:

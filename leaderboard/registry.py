@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from leaderboard.schema import EntryError, validate_entry
-from leaderboard.splits import entry_gt_status
+from vpsbench_leaderboard.schema import EntryError, validate_entry
+from vpsbench_leaderboard.splits import entry_gt_status
 
 SHIPPED_REGISTRY = Path(__file__).resolve().parent / "entries"
 DEFAULT_REGISTRY = SHIPPED_REGISTRY  # the name older code and tests import

@@ -7,9 +7,10 @@ import html
 from collections.abc import Iterable
 from pathlib import Path
 
-from leaderboard.page import PAGE_CSS, PAGE_JS
-from leaderboard.plots import plot_vpq_vs_k, plot_vpq_vs_stq
-from leaderboard.tables import (
+from vpsbench import __version__
+from vpsbench_leaderboard.page import PAGE_CSS, PAGE_JS
+from vpsbench_leaderboard.plots import plot_vpq_vs_k, plot_vpq_vs_stq
+from vpsbench_leaderboard.tables import (
     Row,
     Table,
     build_tables,
@@ -18,7 +19,6 @@ from leaderboard.tables import (
     score_columns,
     status_text,
 )
-from vpsbench import __version__
 
 LEGEND = (
     "**verified**: read from the primary source (paper, abstract, model zoo, maintainers' "

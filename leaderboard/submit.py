@@ -25,12 +25,12 @@ from pathlib import Path
 
 import h5py
 
-from leaderboard.registry import add_entry, check_can_add, writable_registry
-from leaderboard.schema import GROUPS, SCHEMA_VERSION, VC_KEY_PATTERN, slug, validate_entry
-from leaderboard.splits import GTDigest, check_gt, gt_digest
 from vpsbench import __version__
 from vpsbench.io.archive import PrivateDirectory, SubmissionLimits, extract_archive
 from vpsbench.report.result import EvalResult, json_safe
+from vpsbench_leaderboard.registry import add_entry, check_can_add, writable_registry
+from vpsbench_leaderboard.schema import GROUPS, SCHEMA_VERSION, VC_KEY_PATTERN, slug, validate_entry
+from vpsbench_leaderboard.splits import GTDigest, check_gt, gt_digest
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 IDSW_KEYS = ("motsa", "smotsa", "motsp", "idsw", "frag")
@@ -354,7 +354,7 @@ def reproduced_entry(
     gt_status: str = "verified",
 ) -> dict:
     """A validated ``reproduced`` entry for a scored submission; ``verified`` only when
-    ``gt_status`` (from ``leaderboard.splits.check_gt``) says the GT is the official one."""
+    ``gt_status`` (from ``vpsbench_leaderboard.splits.check_gt``) says the GT is official."""
     inputs = result.summary["inputs"]
     commit, dirty = git_commit()
     split = info.split or inputs["split"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from leaderboard.splits import Split, entry_gt_status, is_dirty, official_splits
+from vpsbench_leaderboard.splits import Split, entry_gt_status, is_dirty, official_splits
 
 DATASET_TITLES = {
     "cityscapes_vps": "Cityscapes-VPS",
@@ -30,7 +30,7 @@ STATUS_LABELS = {
     "secondary": "unverified (secondary source)",
     "unverified": "unverified (recalled)",
 }
-# The badge of a reproduced row by the GT it was scored on (leaderboard.splits.entry_gt_status).
+# The badge of a reproduced row by the GT it was scored on (splits.entry_gt_status).
 GT_LABELS = {
     "verified": "reproduced",
     "not verified": "reproduced, GT not verified",
@@ -77,7 +77,7 @@ class Table:
     dataset: str
     split: str
     rows: list[Row] = field(default_factory=list)
-    official: bool = True  # an official split (leaderboard.splits); else a custom table
+    official: bool = True  # an official split (vpsbench_leaderboard.splits); else a custom table
     digest_known: bool = True  # the official GT's digest is recorded
 
     @property

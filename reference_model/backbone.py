@@ -13,7 +13,7 @@ from torchvision.models.detection.backbone_utils import BackboneWithFPN
 from torchvision.ops import FrozenBatchNorm2d
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
-from reference_model.config import ModelConfig
+from vpsbench_model.config import ModelConfig
 
 # ImageNet statistics of torchvision's (and mmdet's) ResNet weights, RGB in 0..255.
 PIXEL_MEAN = (123.675, 116.28, 103.53)

@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reference_model.config import Config
-from reference_model.data import LabelMap
+from vpsbench_model.config import Config
+from vpsbench_model.data import LabelMap
 
 
 def save_checkpoint(

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from torch.utils.data import Dataset
 
-from reference_model.backbone import normalize
-from reference_model.config import DataConfig
 from vpsbench.format import VPSFile
 from vpsbench.format.schema import Category
+from vpsbench_model.backbone import normalize
+from vpsbench_model.config import DataConfig
 
 IGNORE = 255
 

@@ -15,8 +15,8 @@ from torchvision.models.detection.roi_heads import RoIHeads
 from torchvision.models.detection.rpn import AnchorGenerator, RegionProposalNetwork, RPNHead
 from torchvision.ops import MultiScaleRoIAlign
 
-from reference_model.backbone import LEVELS
-from reference_model.config import ModelConfig
+from vpsbench_model.backbone import LEVELS
+from vpsbench_model.config import ModelConfig
 
 BOX_WEIGHTS = (10.0, 10.0, 5.0, 5.0)  # target stds (0.1, 0.1, 0.2, 0.2)
 

@@ -1,8 +1,8 @@
 """Compact an inference checkpoint: int8 weights, no optimizer, about a quarter of the size.
 
-    python -m reference_model.export runs/fusetrack/model_final.pt -o fusetrack_int8.pt
+    python -m vpsbench_model.export runs/fusetrack/model_final.pt -o fusetrack_int8.pt
 
-``reference_model.infer`` and ``load_checkpoint`` read the result like any checkpoint.
+``vpsbench_model.infer`` and ``load_checkpoint`` read the result like any checkpoint.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from reference_model.checkpoint import compact_checkpoint
 from vpsbench.io.archive import human_size
+from vpsbench_model.checkpoint import compact_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m reference_model.export",
+        prog="python -m vpsbench_model.export",
         description="Write an inference-only checkpoint with int8 weights (one scale per output "
         "channel); norms, biases and small tensors stay float.",
     )

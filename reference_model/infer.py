@@ -1,6 +1,6 @@
 """Video inference: every frame in temporal order, a unified prediction file for ``vpsbench eval``.
 
-    python -m reference_model.infer --checkpoint DIR/model_final.pt --data VAL.h5 -o PRED.h5
+    python -m vpsbench_model.infer --checkpoint DIR/model_final.pt --data VAL.h5 -o PRED.h5
 
 Frames are processed one at a time; the previous frame's FPN features and the track memory are
 carried over (``VideoState``), so no frame is computed twice. Maps are written for the
@@ -20,12 +20,12 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from tqdm import tqdm
 
-from reference_model.backbone import normalize
-from reference_model.checkpoint import load_checkpoint
-from reference_model.config import VARIANTS
-from reference_model.data import LabelMap, to_tensor
-from reference_model.model import FramePrediction, VideoState, VPSNet
 from vpsbench.format import FileInfo, VPSFile, VPSWriter
+from vpsbench_model.backbone import normalize
+from vpsbench_model.checkpoint import load_checkpoint
+from vpsbench_model.config import VARIANTS
+from vpsbench_model.data import LabelMap, to_tensor
+from vpsbench_model.model import FramePrediction, VideoState, VPSNet
 
 
 def load_model(
@@ -177,9 +177,9 @@ def infer(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m reference_model.infer",
+        prog="python -m vpsbench_model.infer",
         description="Run a trained VPSNet over every video of a GT file; write predictions.",
-        epilog="example: python -m reference_model.infer --checkpoint runs/ft/model_final.pt "
+        epilog="example: python -m vpsbench_model.infer --checkpoint runs/ft/model_final.pt "
         "--data synth_val.h5 -o pred.h5 && vpsbench eval --gt synth_val.h5 --pred pred.h5",
     )
     parser.add_argument("--checkpoint", required=True)

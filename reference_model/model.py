@@ -18,13 +18,13 @@ from torch import nn
 from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.roi_heads import maskrcnn_loss
 
-from reference_model.backbone import build_backbone
-from reference_model.config import ModelConfig
-from reference_model.detector import box_loss, build_roi_heads, build_rpn
-from reference_model.fuse import FuseNeck, photometric_loss
-from reference_model.heads import SemanticHead, panoptic_logits, panoptic_target, subsample
-from reference_model.panoptic import fuse_semantic, mask_removal, mask_roi_filter, panoptic_argmax
-from reference_model.track import (
+from vpsbench_model.backbone import build_backbone
+from vpsbench_model.config import ModelConfig
+from vpsbench_model.detector import box_loss, build_roi_heads, build_rpn
+from vpsbench_model.fuse import FuseNeck, photometric_loss
+from vpsbench_model.heads import SemanticHead, panoptic_logits, panoptic_target, subsample
+from vpsbench_model.panoptic import fuse_semantic, mask_removal, mask_roi_filter, panoptic_argmax
+from vpsbench_model.track import (
     IoULinker,
     TrackHead,
     TrackMemory,

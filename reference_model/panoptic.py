@@ -10,7 +10,7 @@ import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from torchvision.models.detection._utils import BoxCoder
 from torchvision.ops import clip_boxes_to_image, nms
 
-from reference_model.heads import box_span, resize_mask_logit
+from vpsbench_model.heads import box_span, resize_mask_logit
 
 VOID = 255
 

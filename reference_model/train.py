@@ -1,7 +1,7 @@
 """Train VPSNet on (target, reference) pairs of a unified HDF5 file.
 
-    python -m reference_model.train --config synthetic-tiny --data TRAIN.h5 --out DIR
-    torchrun --nproc_per_node 2 -m reference_model.train --config synthetic-tiny ...
+    python -m vpsbench_model.train --config synthetic-tiny --data TRAIN.h5 --out DIR
+    torchrun --nproc_per_node 2 -m vpsbench_model.train --config synthetic-tiny ...
 
 One process, or DistributedDataParallel under torchrun (gloo on CPU, nccl on GPU). Writes
 ``DIR/last.pt`` (model, optimizer, step) every ``checkpoint_every`` steps and at the end,
@@ -26,8 +26,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm import tqdm
 
-from reference_model.checkpoint import load_checkpoint, save_checkpoint
-from reference_model.config import (
+from vpsbench_model.checkpoint import load_checkpoint, save_checkpoint
+from vpsbench_model.config import (
     CONFIGS,
     VARIANTS,
     Config,
@@ -35,8 +35,8 @@ from reference_model.config import (
     apply_override,
     get_config,
 )
-from reference_model.data import LabelMap, PairDataset, collate
-from reference_model.model import VPSNet
+from vpsbench_model.data import LabelMap, PairDataset, collate
+from vpsbench_model.model import VPSNet
 
 OUTPUTS = ("last.pt", "model_final.pt", "losses.csv", "losses.png", "config.json")
 
@@ -311,9 +311,9 @@ def train(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m reference_model.train",
+        prog="python -m vpsbench_model.train",
         description="Train the reference VPSNet.",
-        epilog="example: python -m reference_model.train --config synthetic-tiny "
+        epilog="example: python -m vpsbench_model.train --config synthetic-tiny "
         "--data synth_train.h5 --out runs/fusetrack --variant fusetrack",
     )
     parser.add_argument("--config", default="synthetic-tiny", choices=sorted(CONFIGS))

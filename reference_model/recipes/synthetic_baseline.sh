@@ -34,7 +34,7 @@ run_train() {  # OUT, then train options
   local start=--force
   [[ -f $out/last.pt ]] && start=--resume
   if [[ ! -f $out/model_final.pt ]]; then
-    python -m reference_model.train --config synthetic-tiny --data "$train" --out "$out" \
+    python -m vpsbench_model.train --config synthetic-tiny --data "$train" --out "$out" \
       --seed "$seed" --device cpu --threads "$threads" --no-progress "$start" "$@" \
       2>&1 | tee "$out.log"
   fi
@@ -45,7 +45,7 @@ for v in $variants; do
   # shellcheck disable=SC2086  # EXTRA is a list of options
   run_train "$dir/$v" --variant "$v" --init "$dir/stage1/model_final.pt" --steps 600 $extra
   if [[ ! -f $dir/$v.pred.h5 ]]; then
-    python -m reference_model.infer --checkpoint "$dir/$v/model_final.pt" --data "$val" \
+    python -m vpsbench_model.infer --checkpoint "$dir/$v/model_final.pt" --data "$val" \
       -o "$dir/$v.pred.h5" --device cpu --force 2>&1 | tr '\r' '\n' | tail -1 | tee "$dir/$v.infer.log"
   fi
   if [[ ! -f $dir/$v.json ]]; then

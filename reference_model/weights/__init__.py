@@ -1,4 +1,4 @@
-"""Checkpoints shipped with vpsbench (int8 compact copies, see ``reference_model.export``).
+"""Checkpoints shipped with vpsbench (int8 compact copies, see ``vpsbench_model.export``).
 
 ``synthetic_tiny_fusetrack.pt``: VPSNet ``fusetrack`` with the ``synthetic-tiny`` config, trained
 on CPU on the synthetic train split (16 videos, seed 0) in the paper's two stages (an ``image``

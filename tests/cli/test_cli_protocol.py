@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import write_toy
 
-from converters.viper import convert_viper
 from vpsbench.cli import main
+from vpsbench_converters.viper import convert_viper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "converters"))
 from viper_fixtures import write_viper_tree

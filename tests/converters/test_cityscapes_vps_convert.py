@@ -11,12 +11,12 @@ from cityscapes_fixtures import write_release
 from PIL import Image
 
 import vpsbench
-from converters.cityscapes_vps import convert_cityscapes_vps
-from converters.cityscapes_vps_export import export_cityscapes_vps
 from vpsbench.cli import main
 from vpsbench.format import VPSFile
 from vpsbench.format.validate import validate_file
 from vpsbench.synth import synth_predict
+from vpsbench_converters.cityscapes_vps import convert_cityscapes_vps
+from vpsbench_converters.cityscapes_vps_export import export_cityscapes_vps
 
 
 @pytest.fixture(scope="module")

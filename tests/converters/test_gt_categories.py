@@ -9,9 +9,9 @@ import pytest
 from cityscapes_fixtures import write_release
 from viper_fixtures import write_viper_tree
 
-import converters.viper as viper_converter
-from converters.common import ConversionError, check_categories
+import vpsbench_converters.viper as viper_converter
 from vpsbench.cli import main
+from vpsbench_converters.common import ConversionError, check_categories
 
 
 def test_check_categories_names_frame_and_value():

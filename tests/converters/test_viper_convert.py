@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 from viper_fixtures import expected_panoptic, write_viper_tree
 
-from converters.common import ConversionError
-from converters.viper import convert_viper
 from vpsbench.datasets import viper
 from vpsbench.format import VPSFile
 from vpsbench.format.validate import validate_file
+from vpsbench_converters.common import ConversionError
+from vpsbench_converters.viper import convert_viper
 
 # Objects of every sequence in order of first appearance: frame 10 shows firehydrant 1, car 5,
 # car 9 and van 300 (ascending raw class, then id); person 2 appears at frame 20.

@@ -18,12 +18,12 @@ from literal_vpq import literal_vpq
 from PIL import Image
 
 import vpsbench
-from converters.cityscapes_vps_export import export_cityscapes_vps
-from converters.submission import import_submission
 from vpsbench.evaluation import EvaluationError
 from vpsbench.format import VPSFile
 from vpsbench.format.validate import validate_file
 from vpsbench.io.submission import id_to_rgb, rgb_to_id
+from vpsbench_converters.cityscapes_vps_export import export_cityscapes_vps
+from vpsbench_converters.submission import import_submission
 
 CAR_ID, PERSON_ID, ROAD_ID, SKY_ID = 300, 301, 8405120, 11829830
 

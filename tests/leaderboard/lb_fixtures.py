@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.registry import REGISTRY_ENV
 from vpsbench.format import VPSFile
 from vpsbench.io.submission import write_submission
 from vpsbench.synth import SynthConfig, generate, synth_predict
+from vpsbench_leaderboard.registry import REGISTRY_ENV
 
 # 4 annotated frames per video, so every VPQ window (k = 0..15) has a value.
 TINY = SynthConfig(num_videos=2, frames_per_video=20, height=64, width=128, with_images=False)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.registry import DEFAULT_REGISTRY, load_entries
-from leaderboard.render import build_site
+from vpsbench_leaderboard.registry import DEFAULT_REGISTRY, load_entries
+from vpsbench_leaderboard.render import build_site
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(

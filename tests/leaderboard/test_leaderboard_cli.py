@@ -8,9 +8,9 @@ import pytest
 from lb_fixtures import make_synth, no_user_registry, published_entry, snapshot, synth, write_entry  # noqa: F401 (fixtures)
 
 import vpsbench
-from leaderboard.registry import load_entries
-from leaderboard.submit import metrics_from_summary
 from vpsbench.cli import main
+from vpsbench_leaderboard.registry import load_entries
+from vpsbench_leaderboard.submit import metrics_from_summary
 
 
 @pytest.fixture

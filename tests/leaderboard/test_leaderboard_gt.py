@@ -10,20 +10,20 @@ import shutil
 import pytest
 from lb_fixtures import make_synth, no_user_registry, published_entry, snapshot, synth, write_entry  # noqa: F401 (fixtures)
 
-import leaderboard.registry as registry_module
-import leaderboard.splits as splits_module
-import leaderboard.submit as submit_module
-from leaderboard.registry import SHIPPED_REGISTRY, load_entries
-from leaderboard.render import build_site, render_markdown
-from leaderboard.schema import EntryError, validate_entry
-from leaderboard.splits import (
+import vpsbench_leaderboard.registry as registry_module
+import vpsbench_leaderboard.splits as splits_module
+import vpsbench_leaderboard.submit as submit_module
+from vpsbench.cli import main
+from vpsbench_leaderboard.registry import SHIPPED_REGISTRY, load_entries
+from vpsbench_leaderboard.render import build_site, render_markdown
+from vpsbench_leaderboard.schema import EntryError, validate_entry
+from vpsbench_leaderboard.splits import (
     SYNTH_HARD_VAL_COMMAND,
     SYNTH_VAL_COMMAND,
     gt_digest,
     official_splits,
 )
-from leaderboard.tables import build_tables
-from vpsbench.cli import main
+from vpsbench_leaderboard.tables import build_tables
 
 ERROR = "vpsbench leaderboard: error: "
 
@@ -362,7 +362,7 @@ def test_git_commit_outside_a_checkout_is_none(monkeypatch, tmp_path):
 
 
 def test_a_named_registry_folder_is_created_by_the_first_write(tmp_path):
-    from leaderboard.registry import add_entry, check_can_add
+    from vpsbench_leaderboard.registry import add_entry, check_can_add
 
     target = tmp_path / "new" / "registry"
     path = check_can_add(target, "some-entry")

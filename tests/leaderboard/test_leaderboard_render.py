@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 
 from lb_fixtures import published_entry
 
-from leaderboard.registry import DEFAULT_REGISTRY, load_entries
-from leaderboard.render import build_site, render_markdown
-from leaderboard.tables import build_tables, fmt
+from vpsbench_leaderboard.registry import DEFAULT_REGISTRY, load_entries
+from vpsbench_leaderboard.render import build_site, render_markdown
+from vpsbench_leaderboard.tables import build_tables, fmt
 
 
 class PageScan(HTMLParser):

@@ -8,7 +8,7 @@ import re
 import pytest
 from lb_fixtures import PUBLISHED, published_entry, write_entry
 
-from leaderboard.registry import (
+from vpsbench_leaderboard.registry import (
     DEFAULT_REGISTRY,
     RegistryError,
     add_entry,
@@ -16,7 +16,7 @@ from leaderboard.registry import (
     load_entries,
     read_entry,
 )
-from leaderboard.schema import EntryError, entry_problems, slug, validate_entry
+from vpsbench_leaderboard.schema import EntryError, entry_problems, slug, validate_entry
 
 
 def test_seed_registry_is_valid_and_keeps_the_published_statuses():

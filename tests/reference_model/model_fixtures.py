@@ -6,12 +6,12 @@ from pathlib import Path
 
 import torch
 
-from reference_model.config import Config, get_config
-from reference_model.data import LabelMap
-from reference_model.model import VPSNet
-from reference_model.train import build_optimizer
 from vpsbench.datasets import cityscapes_vps
 from vpsbench.synth import SynthConfig, generate
+from vpsbench_model.config import Config, get_config
+from vpsbench_model.data import LabelMap
+from vpsbench_model.model import VPSNet
+from vpsbench_model.train import build_optimizer
 
 HEIGHT, WIDTH = 64, 128
 LABELS = LabelMap.from_categories(cityscapes_vps.CATEGORIES)

@@ -10,9 +10,9 @@ import torch
 from model_fixtures import HEIGHT, WIDTH, make_batch, tiny_config
 from torchvision.models.detection.image_list import ImageList
 
-from reference_model.fuse import FlowHead, correlation
-from reference_model.model import VideoState, VPSNet
-from reference_model.track import affinity
+from vpsbench_model.fuse import FlowHead, correlation
+from vpsbench_model.model import VideoState, VPSNet
+from vpsbench_model.track import affinity
 
 SIZES = [(HEIGHT, WIDTH)]
 

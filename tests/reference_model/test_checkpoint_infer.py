@@ -9,19 +9,19 @@ import torch
 from model_fixtures import LABELS, make_batch, synth_file, tiny_config, trained_a_little
 
 import vpsbench
-from reference_model.checkpoint import (
+from vpsbench.format import VPSFile
+from vpsbench.format.validate import validate_pair
+from vpsbench_model.checkpoint import (
     compact_checkpoint,
     expand_weights,
     load_checkpoint,
     quantize_weight,
     save_checkpoint,
 )
-from reference_model.export import main as export_main
-from reference_model.infer import infer, load_model
-from reference_model.infer import main as infer_main
-from reference_model.model import VideoState
-from vpsbench.format import VPSFile
-from vpsbench.format.validate import validate_pair
+from vpsbench_model.export import main as export_main
+from vpsbench_model.infer import infer, load_model
+from vpsbench_model.infer import main as infer_main
+from vpsbench_model.model import VideoState
 
 
 def test_save_load_gives_identical_outputs(tmp_path):

@@ -7,9 +7,9 @@ import re
 import pytest
 from model_fixtures import LABELS, tiny_config, trained_a_little
 
-from reference_model.checkpoint import load_checkpoint, save_checkpoint
-from reference_model.weights import SYNTHETIC_TINY_FUSETRACK
 from vpsbench.cli import main
+from vpsbench_model.checkpoint import load_checkpoint, save_checkpoint
+from vpsbench_model.weights import SYNTHETIC_TINY_FUSETRACK
 
 # The shipped checkpoint scored VPQ 68.3 on demo video 0 when it was committed.
 MIN_SHIPPED_VPQ = 45.0

@@ -6,7 +6,7 @@ from collections import OrderedDict
 
 import torch
 
-from reference_model.fuse import FlowHead, FuseNeck, correlation, gather, resize_flow, warp
+from vpsbench_model.fuse import FlowHead, FuseNeck, correlation, gather, resize_flow, warp
 
 
 def test_zero_flow_is_identity():

@@ -9,9 +9,9 @@ import torch
 from model_fixtures import HEIGHT, WIDTH, make_batch, tiny_config
 from torchvision.ops import deform_conv2d
 
-from reference_model.config import VARIANTS
-from reference_model.heads import deform_conv3x3
-from reference_model.model import VideoState, VPSNet
+from vpsbench_model.config import VARIANTS
+from vpsbench_model.heads import deform_conv3x3
+from vpsbench_model.model import VideoState, VPSNet
 
 COMMON_LOSSES = {
     "loss_segm", "loss_rpn_cls", "loss_rpn_bbox", "loss_cls", "loss_bbox", "loss_mask",

@@ -8,8 +8,8 @@ import torch
 from model_fixtures import HEIGHT, WIDTH, synth_file, tiny_config
 from torch.utils.data import DataLoader
 
-from reference_model.data import Augment, LabelMap, PairDataset, collate, panoptic_targets
 from vpsbench.datasets import cityscapes_vps
+from vpsbench_model.data import Augment, LabelMap, PairDataset, collate, panoptic_targets
 
 
 @pytest.fixture(scope="module")

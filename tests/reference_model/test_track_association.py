@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reference_model.track import (
+from vpsbench_model.track import (
     IoULinker,
     TrackHead,
     TrackMemory,
@@ -109,7 +109,7 @@ def test_a_frame_without_detections_ages_the_memory():
 
 
 def test_hard_negative_loss_by_hand():
-    from reference_model.track import hard_negative_loss
+    from vpsbench_model.track import hard_negative_loss
 
     # Two RoIs; three reference objects: classes 1, 1, 2. RoI 0 is object 1 (class 1), RoI 1
     # is object 3 (class 2), which has no same-class negative and does not count.

@@ -17,12 +17,12 @@ import torch.multiprocessing as mp
 from model_fixtures import LABELS, synth_file, tiny_config, trained_a_little
 
 import vpsbench
-from reference_model.checkpoint import load_checkpoint, save_checkpoint
-from reference_model.config import VARIANTS, get_config
-from reference_model.data import LabelMap
-from reference_model.infer import infer
-from reference_model.model import VPSNet
-from reference_model.train import (
+from vpsbench_model.checkpoint import load_checkpoint, save_checkpoint
+from vpsbench_model.config import VARIANTS, get_config
+from vpsbench_model.data import LabelMap
+from vpsbench_model.infer import infer
+from vpsbench_model.model import VPSNet
+from vpsbench_model.train import (
     check_args,
     load_init_weights,
     lr_at,

@@ -114,7 +114,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def run_convert_cityscapes(args: argparse.Namespace) -> int:
-    from converters.cityscapes_vps import convert_cityscapes_vps
+    from vpsbench_converters.cityscapes_vps import convert_cityscapes_vps
 
     out = convert_cityscapes_vps(
         args.root, args.split, args.out, args.labels, args.workers, args.progress, args.force
@@ -124,7 +124,7 @@ def run_convert_cityscapes(args: argparse.Namespace) -> int:
 
 
 def run_convert_viper(args: argparse.Namespace) -> int:
-    from converters.viper import convert_viper
+    from vpsbench_converters.viper import convert_viper
 
     out = convert_viper(
         args.root,
@@ -143,7 +143,7 @@ def run_convert_viper(args: argparse.Namespace) -> int:
 
 
 def run_convert_submission(args: argparse.Namespace) -> int:
-    from converters.submission import import_submission
+    from vpsbench_converters.submission import import_submission
 
     out = import_submission(args.submission, args.gt, args.out, args.progress, args.force)
     print(f"wrote {out}")
@@ -151,7 +151,7 @@ def run_convert_submission(args: argparse.Namespace) -> int:
 
 
 def run_export_cityscapes(args: argparse.Namespace) -> int:
-    from converters.cityscapes_vps_export import export_cityscapes_vps
+    from vpsbench_converters.cityscapes_vps_export import export_cityscapes_vps
 
     out = export_cityscapes_vps(args.file, args.out, gt=args.gt, zip_it=args.zip)
     print(f"wrote {out}")

@@ -63,17 +63,17 @@ def cache_dir() -> Path:
 
 def shipped_checkpoint() -> Path | None:
     """The committed synthetic-tiny ``fusetrack`` checkpoint, if torch and the file are here."""
-    # reference_model.weights itself imports no torch; the model extra is what must be present.
+    # vpsbench_model.weights itself imports no torch; the model extra is what must be present.
     if any(importlib.util.find_spec(name) is None for name in ("torch", "torchvision")):
         return None
-    from reference_model.weights import SYNTHETIC_TINY_FUSETRACK
+    from vpsbench_model.weights import SYNTHETIC_TINY_FUSETRACK
 
     return SYNTHETIC_TINY_FUSETRACK if SYNTHETIC_TINY_FUSETRACK.exists() else None
 
 
 def model_prediction(checkpoint: Path, gt: Path, out: Path, progress: bool) -> Path:
     """Run the reference model over ``gt`` into ``out`` (imported here: torch is optional)."""
-    from reference_model.infer import infer
+    from vpsbench_model.infer import infer
 
     return infer(checkpoint, gt, out, device="cpu", progress=progress, overwrite=True)
 
@@ -120,7 +120,7 @@ def run_demo(args: argparse.Namespace) -> int:
     checkpoint = None if args.no_model else args.checkpoint or shipped_checkpoint()
     names = {path: f"noise {noise:.1f}" for noise, path in preds.items()}
     if checkpoint is not None:
-        from leaderboard.submit import file_digest
+        from vpsbench_leaderboard.submit import file_digest
 
         path = cache / f"pred_vpsnet_{checkpoint.stem}.h5"
         # Inference is the slow step: reuse its output only if it came from this very file

@@ -115,7 +115,7 @@ def run_eval(args: argparse.Namespace) -> int:
         return score(args, args.gt)
     if not args.split:
         raise ValueError(f"{args.gt} is a directory: give --split to convert that split")
-    from converters.detect import convert_for_scoring
+    from vpsbench_converters.detect import convert_for_scoring
 
     with PrivateDirectory() as tmp:
         gt = convert_for_scoring(args.gt, args.split, tmp / "gt.h5", args.workers, args.progress)

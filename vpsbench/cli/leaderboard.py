@@ -192,7 +192,12 @@ def register_digest(actions: argparse._SubParsersAction) -> None:
 
 def shown_entries(args: argparse.Namespace) -> tuple[list[dict], set[str]]:
     """The entries list/build show: shipped plus the user's registry, or the user's only."""
-    from leaderboard.registry import RegistryError, load_entries, load_with_user, user_registry
+    from vpsbench_leaderboard.registry import (
+        RegistryError,
+        load_entries,
+        load_with_user,
+        user_registry,
+    )
 
     user = user_registry(args.registry)
     if not args.no_shipped:
@@ -206,7 +211,7 @@ def shown_entries(args: argparse.Namespace) -> tuple[list[dict], set[str]]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from leaderboard.tables import build_tables, render_console
+    from vpsbench_leaderboard.tables import build_tables, render_console
 
     entries, mine = shown_entries(args)
     entries = [
@@ -220,7 +225,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from leaderboard.registry import add_entry_file
+    from vpsbench_leaderboard.registry import add_entry_file
 
     path = add_entry_file(args.entry, args.registry, args.replace)
     print(f"added {path}")
@@ -228,7 +233,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from leaderboard.submit import RunInfo, submit
+    from vpsbench_leaderboard.submit import RunInfo, submit
 
     if args.workers < 1:
         raise ValueError("--workers must be >= 1")
@@ -258,7 +263,7 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from leaderboard.render import build_site
+    from vpsbench_leaderboard.render import build_site
 
     entries, mine = shown_entries(args)
     written = build_site(entries, args.out, mine)
@@ -272,7 +277,7 @@ def run_build(args: argparse.Namespace) -> int:
 def run_digest(args: argparse.Namespace) -> int:
     import json
 
-    from leaderboard.splits import gt_digest, official_splits
+    from vpsbench_leaderboard.splits import gt_digest, official_splits
 
     if not args.gt.is_file():
         raise FileNotFoundError(f"{args.gt}: no such GT file")

@@ -408,7 +408,12 @@ def write_submission(
         pan = video.panoptic(video.frame_index(stem))
         values, areas = np.unique(pan, return_counts=True)
         ids = segment_colour_ids(
-            values, colours, divisor, void, thing_ids.setdefault(video_id, {}), things,
+            values,
+            colours,
+            divisor,
+            void,
+            thing_ids.setdefault(video_id, {}),
+            things,
             by_instance=pred.info.tube_identity == TUBE_IDENTITY_INSTANCE,
         )
         colour_of = np.array([ids.get(int(v), 0) for v in values], np.uint32)
