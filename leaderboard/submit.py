@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import hashlib
 import os
 import platform
 import shlex
@@ -27,6 +26,7 @@ import h5py
 
 from vpsbench import __version__
 from vpsbench.io.archive import PrivateDirectory, SubmissionLimits, extract_archive
+from vpsbench.io.digest import file_digest
 from vpsbench.report.result import EvalResult, json_safe
 from vpsbench_leaderboard.registry import add_entry, check_can_add, writable_registry
 from vpsbench_leaderboard.schema import GROUPS, SCHEMA_VERSION, VC_KEY_PATTERN, slug, validate_entry
@@ -291,19 +291,6 @@ def hardware() -> str:
         f"{cpu} ({os.cpu_count()} logical CPUs){memory}, {platform.system()} "
         f"{platform.release()} {platform.machine()}, Python {platform.python_version()}"
     )
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a file, or of a folder's sorted (relative path, content digest) pairs."""
-    digest = hashlib.sha256()
-    if path.is_file():
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
-        return digest.hexdigest()
-    for item in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
-        digest.update(f"{item.relative_to(path).as_posix()}\0{file_digest(item)}\n".encode())
-    return digest.hexdigest()
 
 
 def metrics_from_summary(summary: dict) -> dict:

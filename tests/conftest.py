@@ -9,15 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vpsbench.format import (
-    CITYSCAPES_VPS_PROTOCOL,
-    Category,
-    FileInfo,
-    GroundTruthRef,
-    Track,
-    VPSFile,
-    VPSWriter,
-)
+from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
+from vpsbench.format import Category, FileInfo, GroundTruthRef, Track, VPSFile, VPSWriter
 
 TOY_CATEGORIES = [
     Category(0, "road", False, (128, 64, 128), 7, "flat"),

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import TOY_CATEGORIES, toy_panoptic, write_toy
 
-from vpsbench.format import CITYSCAPES_VPS_PROTOCOL, FileInfo, VPSFile, VPSWriter
+from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
+from vpsbench.format import FileInfo, VPSFile, VPSWriter
 
 
 def test_exception_during_write_leaves_nothing(tmp_path):
@@ -43,6 +44,7 @@ def test_killed_writer_leaves_no_final_file(tmp_path):
     script = textwrap.dedent(f"""
         import os, numpy as np
         from vpsbench.format import *
+        from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
         cats = [Category(0, "road", False, (1, 2, 3), 7)]
         with VPSWriter({str(tmp_path / "out.h5")!r}, FileInfo("groundtruth", "t", "val"), cats,
                        CITYSCAPES_VPS_PROTOCOL) as w:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from conftest import TOY_CATEGORIES
 
-from vpsbench.format import CITYSCAPES_VPS_PROTOCOL, FileInfo, VPSFile, VPSWriter
+from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
+from vpsbench.format import FileInfo, VPSFile, VPSWriter
 from vpsbench.format.writer import encode_label_map
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from conftest import TOY_CATEGORIES, write_toy
 
-from vpsbench.format import CITYSCAPES_VPS_PROTOCOL, VIPER_PROTOCOL, FileInfo, VPSFile, VPSWriter
+from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
+from vpsbench.datasets.viper import PROTOCOL as VIPER_PROTOCOL
+from vpsbench.format import FileInfo, VPSFile, VPSWriter
 from vpsbench.format.schema import DEFAULT_VC_CLIP_LENGTHS, Protocol
 from vpsbench.format.validate import validate_file
 

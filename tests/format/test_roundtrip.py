@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 from conftest import TOY_CATEGORIES, png_bytes, toy_panoptic, write_toy
 
-from vpsbench.format import (
-    CITYSCAPES_VPS_PROTOCOL,
-    VIPER_PROTOCOL,
-    FileInfo,
-    VPSFile,
-    VPSWriter,
-    decode_panoptic,
-    encode_panoptic,
-)
+from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
+from vpsbench.datasets.viper import PROTOCOL as VIPER_PROTOCOL
+from vpsbench.format import FileInfo, VPSFile, VPSWriter, decode_panoptic, encode_panoptic
 
 
 def test_root_attributes(toy_reader):

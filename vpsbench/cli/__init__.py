@@ -9,9 +9,12 @@ import traceback
 from collections.abc import Sequence
 
 from vpsbench import __version__
-from vpsbench.cli import check, convert, data, demo, evaluate, leaderboard
+from vpsbench.cli import check, data, demo, evaluate, protocols
+from vpsbench.plugins import COMMANDS, load_group
 
-COMMAND_MODULES = (demo, evaluate, convert, data, check, leaderboard)
+# The core's commands; converters and the leaderboard add theirs as vpsbench.commands entry
+# points (vpsbench.plugins), so the core imports neither.
+COMMAND_MODULES = (demo, evaluate, data, check, protocols)
 
 DESCRIPTION = """\
 vpsbench: video panoptic segmentation benchmark toolkit.
@@ -31,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(subparsers)
+    for register in load_group(COMMANDS).values():
+        register(subparsers)
     return parser
 
 

@@ -152,7 +152,8 @@ def format_summary(s: dict) -> str:
 
         p = s["protocol"]
         lines.append(
-            f"  protocol: VPQ windows {list(p['vpq_window_sizes'])} annotated frames "
+            f"  protocol {p.get('name', 'custom')}: VPQ windows {list(p['vpq_window_sizes'])} "
+            "annotated frames "
             f"reported as k={list(p['vpq_k'])}, min tube area {p['min_tube_area']}, "
             f"excluded categories {list(p['excluded_category_ids'])}, "
             f"VC clip lengths {list(p['vc_clip_lengths'])}"

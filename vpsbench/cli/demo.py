@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import time
 from pathlib import Path
@@ -61,21 +60,11 @@ def cache_dir() -> Path:
     return Path(base) / "vpsbench"
 
 
-def shipped_checkpoint() -> Path | None:
-    """The committed synthetic-tiny ``fusetrack`` checkpoint, if torch and the file are here."""
-    # vpsbench_model.weights itself imports no torch; the model extra is what must be present.
-    if any(importlib.util.find_spec(name) is None for name in ("torch", "torchvision")):
-        return None
-    from vpsbench_model.weights import SYNTHETIC_TINY_FUSETRACK
+def demo_model():
+    """The installed demo model (a ``vpsbench.demo_models`` entry point), or None."""
+    from vpsbench.plugins import DEMO_MODELS, load_group
 
-    return SYNTHETIC_TINY_FUSETRACK if SYNTHETIC_TINY_FUSETRACK.exists() else None
-
-
-def model_prediction(checkpoint: Path, gt: Path, out: Path, progress: bool) -> Path:
-    """Run the reference model over ``gt`` into ``out`` (imported here: torch is optional)."""
-    from vpsbench_model.infer import infer
-
-    return infer(checkpoint, gt, out, device="cpu", progress=progress, overwrite=True)
+    return next(iter(load_group(DEMO_MODELS).values()), None)
 
 
 def leaderboard_table(rows: list[tuple[str, dict]]) -> str:
@@ -117,10 +106,15 @@ def run_demo(args: argparse.Namespace) -> int:
         if not (reuse and path.exists()):
             synth_predict(gt, path, noise=noise, seed=args.seed, overwrite=True)
 
-    checkpoint = None if args.no_model else args.checkpoint or shipped_checkpoint()
+    model = None if args.no_model else demo_model()
+    checkpoint = None
+    if model is not None:
+        checkpoint = args.checkpoint or model.default_checkpoint()
+    elif args.checkpoint:
+        raise ValueError('--checkpoint needs the reference model: pip install -e ".[model]"')
     names = {path: f"noise {noise:.1f}" for noise, path in preds.items()}
     if checkpoint is not None:
-        from vpsbench_leaderboard.submit import file_digest
+        from vpsbench.io.digest import file_digest
 
         path = cache / f"pred_vpsnet_{checkpoint.stem}.h5"
         # Inference is the slow step: reuse its output only if it came from this very file
@@ -132,7 +126,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"      and the reference VPSNet from {checkpoint} ({note})")
         if not fresh:
             started = time.perf_counter()
-            model_prediction(checkpoint, gt, path, args.progress)
+            model.predict(checkpoint, gt, path, args.progress)
             source.write_text(digest)
             seconds = time.perf_counter() - started
             frames = config.num_videos * config.frames_per_video
@@ -140,7 +134,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 f"      VPSNet ran over {frames} frames in {seconds:.0f} s "
                 f"({1000 * seconds / frames:.0f} ms/frame on this CPU)"
             )
-        names[path] = "VPSNet (model)"
+        names[path] = model.title
     elif not args.no_model:
         print('      (no reference model: pip install -e ".[model]" or pass --checkpoint)')
 

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from vpsbench.cli.common import add_command, add_limit_options, limits_from_args
+from vpsbench.datasets import Dataset, detect_dataset
+from vpsbench.plugins import CONVERTERS, load_one
 
 EVAL_HELP = """
 Scores a prediction against a unified ground-truth file with the dataset's official protocol,
@@ -49,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--report", type=Path, help="write JSON, Markdown, CSV and plots to this dir")
     p.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
     p.add_argument(
+        "--protocol",
+        metavar="NAME",
+        help="score with this registered protocol instead of the GT file's (vpsbench protocols)",
+    )
+    p.add_argument(
         "--windows",
         type=int,
         nargs="+",
@@ -83,15 +90,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def protocol_override(args: argparse.Namespace, gt_path: Path):
-    """The GT file's protocol with the command-line overrides applied (None if no override)."""
-    import dataclasses
-
+    """The protocol to score with when the command line changes the GT file's (else None):
+    ``--protocol NAME``, then ``--windows``/``--min-tube-area``/``--exclude`` on top (a
+    protocol changed that way is named ``custom``)."""
+    from vpsbench.datasets import get_protocol
     from vpsbench.format import VPSFile
 
+    named = get_protocol(args.protocol) if args.protocol else None
     if args.windows is None and args.min_tube_area is None and args.exclude is None:
-        return None
-    with VPSFile(gt_path) as gt:
-        protocol = gt.protocol
+        return named
+    if named is None:
+        with VPSFile(gt_path) as gt:
+            named = gt.protocol
     changes = {}
     if args.windows is not None:
         ks = args.k if args.k is not None else [(n - 1) * 5 for n in args.windows]
@@ -102,7 +112,7 @@ def protocol_override(args: argparse.Namespace, gt_path: Path):
         changes["min_tube_area"] = args.min_tube_area
     if args.exclude is not None:
         changes["excluded_category_ids"] = tuple(args.exclude)
-    return dataclasses.replace(protocol, **changes)
+    return named.changed(**changes)
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -115,11 +125,21 @@ def run_eval(args: argparse.Namespace) -> int:
         return score(args, args.gt)
     if not args.split:
         raise ValueError(f"{args.gt} is a directory: give --split to convert that split")
-    from vpsbench_converters.detect import convert_for_scoring
-
+    convert = converter_for(detect_dataset(args.gt, args.split))
     with PrivateDirectory() as tmp:
-        gt = convert_for_scoring(args.gt, args.split, tmp / "gt.h5", args.workers, args.progress)
+        gt = convert(args.gt, args.split, tmp / "gt.h5", args.workers, args.progress)
         return score(args, gt)
+
+
+def converter_for(dataset: Dataset):
+    """The installed label converter of a dataset (a ``vpsbench.converters`` entry point)."""
+    convert = load_one(CONVERTERS, dataset.name)
+    if convert is None:
+        raise ValueError(
+            f"no converter for {dataset.title} is installed; convert it to a unified file "
+            "first or install the vpsbench converters"
+        )
+    return convert
 
 
 def score(args: argparse.Namespace, gt: Path) -> int:

@@ -9,11 +9,23 @@ Cityscapes labelId is 20, cityscapesscripts ``labels.py``).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from vpsbench.format.schema import CITYSCAPES_VPS_PROTOCOL, Category
+from vpsbench.datasets.base import Dataset
+from vpsbench.format.schema import Category, Protocol
 
 DATASET_NAME = "cityscapes_vps"
-PROTOCOL = CITYSCAPES_VPS_PROTOCOL
+# mcahny/vps tools/eval_vpq.py: windows of 1-4 annotated frames (k = 0, 5, 10, 15 source
+# frames), tube IoU > 0.5, final VPQ the mean over k. Its videos have 6 annotated frames (every
+# 5th of a 30-frame snippet), so VSPW's VC_8/VC_16 have no clip; 2, 4 and 6 are the lengths
+# the videos allow.
+PROTOCOL = Protocol(
+    vpq_window_sizes=(1, 2, 3, 4),
+    vpq_k=(0, 5, 10, 15),
+    vc_clip_lengths=(2, 4, 6),
+    name="cityscapes_vps_official",
+    description="mcahny/vps eval_vpq.py: windows of 1-4 annotated frames (k=0,5,10,15)",
+)
 
 # (id, name, supercategory, isthing, ori_id as shipped, colour)
 _TABLE = [
@@ -87,3 +99,24 @@ def colour_to_class() -> dict[int, int]:
         r, g, b = c.color
         table[r + 256 * g + 65536 * b] = c.id
     return table
+
+
+def detect(root: Path, split: str) -> bool:
+    """A Cityscapes-VPS root: the prepared JSON of ``split`` or raw ``VVVV_FFFF_*`` labels."""
+    return (root / f"panoptic_gt_{split}_city_vps.json").is_file() or any(
+        (root / split / "cls").glob("????_????_*.png")
+    )
+
+
+DATASET = Dataset(
+    name=DATASET_NAME,
+    title="Cityscapes-VPS",
+    categories=tuple(CATEGORIES),
+    protocols=(PROTOCOL,),
+    label_divisor=1000,
+    layouts="panoptic_gt_<split>_city_vps.json + <split>/panoptic_video/ (prepared), or raw "
+    "<split>/cls/ + <split>/inst/; images from <split>/img/ and <split>/img_all/",
+    source="Kim et al., CVPR 2020; github.com/mcahny/vps",
+    detect=detect,
+    category_json=category_json,
+)

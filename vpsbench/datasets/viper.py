@@ -12,11 +12,25 @@ the averages.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from vpsbench.format.schema import VIPER_PROTOCOL, Category
+from vpsbench.datasets.base import Dataset
+from vpsbench.format.schema import Category, Protocol
 
 DATASET_NAME = "viper"
-PROTOCOL = VIPER_PROTOCOL
+# mcahny/vps tools/eval_vpq.py as run on VIPER: windows of 1, 5, 10 and 15 frames, tubes under
+# 1024 pixels skipped, mobilebarrier (id 11) out of the averages. VPSNet's VIPER videos have
+# 60 labelled frames: room for VSPW's VC_8 and VC_16.
+PROTOCOL = Protocol(
+    vpq_window_sizes=(1, 5, 10, 15),
+    vpq_k=(0, 5, 10, 15),
+    min_tube_area=1024,
+    excluded_category_ids=(11,),
+    vc_clip_lengths=(8, 16),
+    name="viper_official",
+    description="mcahny/vps eval_vpq.py on VIPER: windows 1,5,10,15; tubes < 1024 px and "
+    "mobilebarrier skipped",
+)
 VOID = 255
 
 # Raw VIPER classes.csv: id -> (name, colour, class_eval, instance_eval). Van and train share a
@@ -99,3 +113,22 @@ def category_json() -> str:
             for c in CATEGORIES
         ]
     )
+
+
+def detect(root: Path, split: str) -> bool:
+    """A raw VIPER root: ``<split>/cls/`` holds one folder per sequence."""
+    cls = root / split / "cls"
+    return cls.is_dir() and any(p.is_dir() for p in cls.iterdir())
+
+
+DATASET = Dataset(
+    name=DATASET_NAME,
+    title="VIPER",
+    categories=tuple(CATEGORIES),
+    protocols=(PROTOCOL,),
+    label_divisor=1000,
+    layouts="the raw release: <split>/img|cls|inst/SSS/SSS_FFFFF.*",
+    source="Richter et al., ICCV 2017 (playing-for-benchmarks.org); github.com/mcahny/vps",
+    detect=detect,
+    category_json=category_json,
+)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import dataclasses
 import multiprocessing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -231,7 +230,7 @@ def evaluate(
             raise EvaluationError(f"{gt_path.name} is a prediction file; --gt needs ground truth")
         proto = resolve_protocol(gt_file, protocol)
         if vc_ns is not None:  # recorded in the result's protocol, as the lengths used
-            proto = dataclasses.replace(proto, vc_clip_lengths=tuple(int(n) for n in vc_ns))
+            proto = proto.changed(vc_clip_lengths=tuple(int(n) for n in vc_ns))
         space = LabelSpace.from_categories(
             gt_file.categories, gt_file.info.label_divisor, gt_file.info.ignore_label
         )

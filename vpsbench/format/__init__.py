@@ -7,12 +7,10 @@ reference model, leaderboard) exchanges data through files written by ``VPSWrite
 
 from vpsbench.format.reader import FormatError, Frame, Video, VPSFile, open_file
 from vpsbench.format.schema import (
-    CITYSCAPES_VPS_PROTOCOL,
     FORMAT_NAME,
     FORMAT_VERSION,
     KIND_GROUNDTRUTH,
     KIND_PREDICTION,
-    VIPER_PROTOCOL,
     Category,
     FileInfo,
     GroundTruthRef,
@@ -24,12 +22,10 @@ from vpsbench.format.schema import (
 from vpsbench.format.writer import VideoWriter, VPSWriter
 
 __all__ = [
-    "CITYSCAPES_VPS_PROTOCOL",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "KIND_GROUNDTRUTH",
     "KIND_PREDICTION",
-    "VIPER_PROTOCOL",
     "Category",
     "FileInfo",
     "FormatError",

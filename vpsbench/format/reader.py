@@ -6,7 +6,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -90,27 +90,49 @@ def read_protocol(file: h5py.File) -> schema.Protocol | None:
     if schema.PROTOCOL not in file:
         return None
     attrs = file[schema.PROTOCOL].attrs
+    dataset = attr_str(file.attrs, "dataset")
     # The legacy attribute vpq_window_unit is not read: windows always counted annotated frames.
     if "vc_clip_lengths" in attrs:
         vc = tuple(int(x) for x in attrs["vc_clip_lengths"])
     else:
-        vc = legacy_vc_clip_lengths(attr_str(file.attrs, "dataset"))
-    return schema.Protocol(
+        vc = legacy_vc_clip_lengths(dataset)
+    protocol = schema.Protocol(
         vpq_window_sizes=tuple(int(x) for x in attrs["vpq_window_sizes"]),
         vpq_k=tuple(int(x) for x in attrs["vpq_k"]),
         min_tube_area=int(attrs["min_tube_area"]),
         excluded_category_ids=tuple(int(x) for x in attrs["excluded_category_ids"]),
         vc_clip_lengths=vc,
+        name=attr_str(attrs, "name", schema.CUSTOM_PROTOCOL),
+        description=attr_str(attrs, "description", ""),
     )
+    return protocol if "name" in attrs else legacy_protocol_name(protocol, dataset)
+
+
+def dataset_default_protocol(dataset: str) -> schema.Protocol | None:
+    """The registered default protocol of a dataset name, if vpsbench knows the dataset."""
+    from vpsbench.datasets import DATASETS  # the registry imports the format, not vice versa
+
+    known = DATASETS.get(dataset)
+    return known.protocol if known else None
 
 
 def legacy_vc_clip_lengths(dataset: str) -> tuple[int, ...]:
     """VC clip lengths of a file written before /protocol recorded them: its dataset's."""
     # Those files were scored with VC_8/VC_16, which have no clip in 6-frame Cityscapes-VPS
     # (and synthetic) videos; their dataset's current protocol is the useful default.
-    if dataset in ("cityscapes_vps", "synth"):
-        return schema.CITYSCAPES_VPS_PROTOCOL.vc_clip_lengths
-    return schema.DEFAULT_VC_CLIP_LENGTHS
+    default = dataset_default_protocol(dataset)
+    return default.vc_clip_lengths if default else schema.DEFAULT_VC_CLIP_LENGTHS
+
+
+def legacy_protocol_name(protocol: schema.Protocol, dataset: str) -> schema.Protocol:
+    """A protocol stored before protocols had names: its dataset's default protocol when the
+    values are that protocol's, else ``custom``."""
+    default = dataset_default_protocol(dataset)
+    if default and replace(protocol, name=default.name, description=default.description) == (
+        default
+    ):
+        return default
+    return protocol
 
 
 def decode_image(data: bytes) -> np.ndarray:

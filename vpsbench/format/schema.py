@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,6 +28,9 @@ DEFAULT_VC_CLIP_LENGTHS = (8, 16)
 TUBE_IDENTITY_PANOPTIC = "panoptic"
 TUBE_IDENTITY_INSTANCE = "instance"
 TUBE_IDENTITIES = (TUBE_IDENTITY_PANOPTIC, TUBE_IDENTITY_INSTANCE)
+
+# The name of a protocol that is not one of the registered ones (vpsbench.datasets.protocols).
+CUSTOM_PROTOCOL = "custom"
 
 DEFAULT_LABEL_DIVISOR = 1000
 DEFAULT_IGNORE_LABEL = 255
@@ -65,7 +68,9 @@ class Protocol:
 
     Window sizes and VC clip lengths count *annotated* frames (the evaluated frame list), as
     the official scorers do; how far apart those are in source frames is a fact of the frame
-    table (``VPSFile.label_spacing``), not of the protocol.
+    table (``VPSFile.label_spacing``), not of the protocol. ``name`` is the registered name
+    (``vpsbench protocols``; the datasets declare theirs in ``vpsbench.datasets``); a protocol
+    changed on the command line is named ``custom``.
     """
 
     vpq_window_sizes: tuple[int, ...]
@@ -73,6 +78,8 @@ class Protocol:
     min_tube_area: int = 0
     excluded_category_ids: tuple[int, ...] = ()
     vc_clip_lengths: tuple[int, ...] = DEFAULT_VC_CLIP_LENGTHS
+    name: str = CUSTOM_PROTOCOL
+    description: str = ""
 
     def __post_init__(self) -> None:
         if len(self.vpq_window_sizes) != len(self.vpq_k):
@@ -80,20 +87,12 @@ class Protocol:
         if not self.vc_clip_lengths or min(self.vc_clip_lengths) < 1:
             raise ValueError(f"vc_clip_lengths must be >= 1, got {list(self.vc_clip_lengths)}")
 
-
-# Cityscapes-VPS videos have 6 annotated frames (every 5th of a 30-frame snippet), so VSPW's
-# VC_8/VC_16 have no clip there; 2, 4 and 6 (the whole video) are the lengths it allows.
-CITYSCAPES_VPS_PROTOCOL = Protocol(
-    vpq_window_sizes=(1, 2, 3, 4), vpq_k=(0, 5, 10, 15), vc_clip_lengths=(2, 4, 6)
-)
-# VPSNet's VIPER videos have 60 frames, all labelled: room for VSPW's VC_8 and VC_16.
-VIPER_PROTOCOL = Protocol(
-    vpq_window_sizes=(1, 5, 10, 15),
-    vpq_k=(0, 5, 10, 15),
-    min_tube_area=1024,
-    excluded_category_ids=(11,),
-    vc_clip_lengths=(8, 16),
-)
+    def changed(self, **changes) -> Protocol:
+        """A copy with ``changes`` applied, named ``custom`` unless nothing changed."""
+        new = replace(self, **changes)
+        if new == self:
+            return self
+        return replace(new, name=CUSTOM_PROTOCOL, description="")
 
 
 @dataclass(frozen=True)

@@ -369,3 +369,5 @@ def write_protocol(file: h5py.File, protocol: schema.Protocol) -> None:
     group.attrs["min_tube_area"] = np.int64(protocol.min_tube_area)
     group.attrs["excluded_category_ids"] = np.array(protocol.excluded_category_ids, np.int32)
     group.attrs["vc_clip_lengths"] = np.array(protocol.vc_clip_lengths, np.int32)
+    group.attrs["name"] = protocol.name
+    group.attrs["description"] = protocol.description

@@ -70,6 +70,7 @@ class EvalResult:
 def protocol_dict(protocol: Protocol) -> dict:
     """The protocol a result was computed with, as JSON."""
     return {
+        "name": protocol.name,
         "vpq_window_sizes": list(protocol.vpq_window_sizes),
         "vpq_k": list(protocol.vpq_k),
         "min_tube_area": protocol.min_tube_area,

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from vpsbench.datasets import cityscapes_vps
+from vpsbench.datasets import synth as synth_dataset
 from vpsbench.format import FileInfo, Track, VPSWriter
 from vpsbench.synth.degrade import degrade, draw_degradation
 from vpsbench.synth.events import add_hard_events
 from vpsbench.synth.render import ImageStyle, jpeg_bytes, render_panoptic
 from vpsbench.synth.scene import Scene, make_scene
 
-DATASET_NAME = "synth"
+DATASET = synth_dataset.DATASET
 # "standard": the scene generator alone; "hard" adds same-class crossings, a multi-frame full
 # occlusion per video and per-frame image degradations (vpsbench.synth.events, .degrade).
 PRESETS = ("standard", "hard")
@@ -71,7 +71,7 @@ def write_video(writer: VPSWriter, config: SynthConfig, split: str, video: int) 
         scene, crossings, occlusions = add_hard_events(rng, scene, frames)
         meta["crossings"] = [list(pair) for pair in crossings]
         meta["occlusions"] = [[o.hidden, o.occluder, o.first, o.last] for o in occlusions]
-    colors = {c.id: c.color for c in cityscapes_vps.CATEGORIES}
+    colors = {c.id: c.color for c in DATASET.categories}
     style = ImageStyle(rng, colors, config.height, config.width)
     meta = {"camera_speed": round(scene.camera_speed, 3), "crowd": scene.crowd is not None, **meta}
     degradation = None
@@ -105,16 +105,16 @@ def generate(
     """Write one split of the synthetic benchmark; same config, split and seed, same content."""
     info = FileInfo(
         kind="groundtruth",
-        dataset=DATASET_NAME,
+        dataset=DATASET.name,
         split=config.split_name(split),
         source=f"vpsbench synthetic benchmark {asdict(config)}",
     )
     with VPSWriter(
         path,
         info,
-        cityscapes_vps.CATEGORIES,
-        cityscapes_vps.PROTOCOL,
-        categories_source_json=cityscapes_vps.category_json(),
+        list(DATASET.categories),
+        DATASET.protocol,
+        categories_source_json=DATASET.category_json(),
         overwrite=overwrite,
     ) as writer:
         videos = range(1, config.num_videos + 1)

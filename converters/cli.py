@@ -10,10 +10,11 @@ from vpsbench.cli.common import add_command
 CONVERT_HELP = """
 Converts a dataset release, as it lies on disk, into one unified HDF5 file per split.
 
-cityscapes-vps ROOT: the Cityscapes-VPS root (panoptic_gt_<split>_city_vps.json and
-  <split>/panoptic_video/ after the official preparation scripts, or the raw <split>/cls/ +
-  <split>/inst/ labels; images from <split>/img/ and, if present, <split>/img_all/). The test
-  split (images only) becomes a file without labels, for inference.
+cityscapes_vps ROOT (also spelled cityscapes-vps): the Cityscapes-VPS root
+  (panoptic_gt_<split>_city_vps.json and <split>/panoptic_video/ after the official preparation
+  scripts, or the raw <split>/cls/ + <split>/inst/ labels; images from <split>/img/ and, if
+  present, <split>/img_all/). The test split (images only) becomes a file without labels, for
+  inference.
 viper ROOT: the raw VIPER release (<split>/img|cls|inst/SSS/SSS_FFFFF.*), mapped to the 23
   VPS classes.
 submission SUB --gt GT: an official Cityscapes-VPS submission (pred.json + pan_pred/, or its
@@ -23,7 +24,7 @@ submission SUB --gt GT: an official Cityscapes-VPS submission (pred.json + pan_p
 The output is written atomically; --workers decodes frames in parallel processes.
 
 example:
-  vpsbench convert cityscapes-vps data/cityscapes_vps --split val -o cityscapes_vps_val.h5
+  vpsbench convert cityscapes_vps data/cityscapes_vps --split val -o cityscapes_vps_val.h5
   vpsbench convert viper data/viper --split val -o viper_val.h5 --sequence-list day.txt \\
       --frames-per-video 60 --workers 2
   vpsbench convert submission submission.zip --gt cityscapes_vps_val.h5 -o pred.h5
@@ -36,8 +37,8 @@ prediction file becomes an official submission, pred.json + pan_pred/*.png, in t
 official scorer expects (--zip: submission.zip).
 
 example:
-  vpsbench export cityscapes-vps cityscapes_vps_val.h5 out/
-  vpsbench export cityscapes-vps pred.h5 submit/ --gt cityscapes_vps_val.h5 --zip
+  vpsbench export cityscapes_vps cityscapes_vps_val.h5 out/
+  vpsbench export cityscapes_vps pred.h5 submit/ --gt cityscapes_vps_val.h5 --zip
 """
 
 
@@ -48,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     datasets = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
 
-    city = datasets.add_parser("cityscapes-vps", help="Cityscapes-VPS root -> unified file")
+    city = datasets.add_parser(
+        "cityscapes_vps", aliases=["cityscapes-vps"], help="Cityscapes-VPS root -> unified file"
+    )
     add_common(city)
     city.add_argument(
         "--labels",
@@ -97,7 +100,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = add_command(subparsers, "export", "write a unified file in an official layout", EXPORT_HELP)
     formats = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
-    city = formats.add_parser("cityscapes-vps", help="unified file -> Cityscapes-VPS layout")
+    city = formats.add_parser(
+        "cityscapes_vps", aliases=["cityscapes-vps"], help="unified file -> Cityscapes-VPS layout"
+    )
     city.add_argument("file", type=Path, help="unified GT or prediction file")
     city.add_argument("out", type=Path, help="output directory")
     city.add_argument("--gt", type=Path, help="GT file whose frame order a prediction follows")

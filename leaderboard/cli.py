@@ -136,7 +136,9 @@ def add_shipped_option(p: argparse.ArgumentParser) -> None:
 
 def register_list(actions: argparse._SubParsersAction) -> None:
     p = add_command(actions, "list", "print the leaderboard tables", LIST_HELP)
-    p.add_argument("--dataset", help="only this dataset (e.g. cityscapes_vps, vipseg)")
+    p.add_argument(
+        "--dataset", help="only this dataset (e.g. cityscapes_vps, also spelled cityscapes-vps)"
+    )
     p.add_argument("--split", help="only this split (e.g. val)")
     add_registry_option(p)
     add_shipped_option(p)
@@ -211,13 +213,14 @@ def shown_entries(args: argparse.Namespace) -> tuple[list[dict], set[str]]:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from vpsbench.datasets import canonical_name
     from vpsbench_leaderboard.tables import build_tables, render_console
 
     entries, mine = shown_entries(args)
     entries = [
         e
         for e in entries
-        if (args.dataset is None or e["dataset"] == args.dataset)
+        if (args.dataset is None or e["dataset"] == canonical_name(args.dataset))
         and (args.split is None or e["split"] == args.split)
     ]
     print(render_console(build_tables(entries, mine)))
