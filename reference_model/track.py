@@ -71,7 +71,8 @@ def hard_negative_loss(
     dots = logits[:, 1:]
     has_ref = positive & (target > 0)
     same_class = labels[:, None] == memory_labels[None, :]
-    own = F.one_hot((target - 1).clamp(min=0), dots.shape[1]).bool() & has_ref[:, None]
+    columns = torch.arange(dots.shape[1], device=dots.device)
+    own = (columns[None, :] == (target - 1)[:, None]) & has_ref[:, None]
     negatives = same_class & ~own
     usable = has_ref & negatives.any(1)
     if not usable.any():

@@ -126,3 +126,7 @@ def test_hard_negative_loss_by_hand():
     assert hard_negative_loss(far, *one, memory_labels, 2.0).item() == 0
     none = hard_negative_loss(far, *one, torch.tensor([1, 2, 2]), 2.0)
     assert none.item() == 0 and none.requires_grad
+    # A reference without objects: only the "new" column.
+    empty = hard_negative_loss(torch.zeros(2, 1), torch.tensor([0, 0]), positive, labels,
+                               torch.zeros(0, dtype=torch.long), 2.0)  # fmt: skip
+    assert empty.item() == 0

@@ -21,14 +21,13 @@ from vpsbench import __version__
 from vpsbench.format import VPSFile
 from vpsbench.format.schema import Protocol
 from vpsbench.io.archive import SubmissionLimits
-from vpsbench.metrics.core import LabelSpace, VideoStats, pair_histogram
-from vpsbench.metrics.pq import ImagePQ
+from vpsbench.metrics import METRICS
+from vpsbench.metrics.core import LabelSpace, MetricContext, VideoStats, pair_histogram
 from vpsbench.metrics.tubes import TubeIdentity, conflicting_keys
-from vpsbench.metrics.vpq import VPQ
 
 from .predictions import EvaluationError, check_prediction_map, open_predictions
 
-ALL_METRICS = ("vpq", "pq", "stq", "vc", "idsw")
+ALL_METRICS = tuple(METRICS)
 
 
 @dataclass(frozen=True)
@@ -165,32 +164,9 @@ def build_metrics(
     vc_mode: str,
     tube_rule: str = "official",
 ) -> dict:
-    """The metric objects of a run, configured from the protocol."""
-    excluded = protocol.excluded_category_ids
-
-    def stq():
-        from vpsbench.metrics.stq import STQ
-
-        return STQ(space)
-
-    def vc():
-        from vpsbench.metrics.consistency import VideoConsistency
-
-        return VideoConsistency(space, ns=tuple(vc_ns), mode=vc_mode)
-
-    def idsw():
-        from vpsbench.metrics.consistency import IdentitySwitches
-
-        return IdentitySwitches(space)
-
-    factories = {
-        "vpq": lambda: VPQ.from_protocol(space, protocol, tube_rule),
-        "pq": lambda: ImagePQ(space, excluded),
-        "stq": stq,
-        "vc": vc,
-        "idsw": idsw,
-    }
-    return {name: factories[name]() for name in names}
+    """The metric objects of a run, each configured from the protocol by its class."""
+    context = MetricContext(space, protocol, tuple(vc_ns or ()), vc_mode, tube_rule)
+    return {name: METRICS[name].from_context(context) for name in names}
 
 
 def resolve_protocol(gt: VPSFile, override: Protocol | None) -> Protocol:

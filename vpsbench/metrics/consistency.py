@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vpsbench.metrics.core import LabelSpace, PairHistogram, VideoMetric, VideoStats
+from vpsbench.metrics.core import (
+    Field,
+    LabelSpace,
+    MetricContext,
+    PairHistogram,
+    VideoMetric,
+    VideoStats,
+)
 from vpsbench.metrics.pq import category_index
 
 VC_MODES = ("corrected", "vspw_official")
@@ -77,6 +84,16 @@ class VideoConsistency(VideoMetric):
     """VSPW mVC_n: mean of |A ∩ B| / |A| over all clips pooled across videos (clip-weighted)."""
 
     name = "vc"
+    title = "VC (video consistency)"
+    fields = (Field("vc_*", "VC_n"),)
+    per_class_columns = ()
+    per_video_columns = ("vc_*", "clips_*")
+
+    @classmethod
+    def from_context(cls, context: MetricContext) -> VideoConsistency:
+        """Clip lengths of the run (the protocol's unless overridden) and the VC mode."""
+        ns = context.vc_ns or tuple(context.protocol.vc_clip_lengths)
+        return cls(context.space, ns=ns, mode=context.vc_mode)
 
     def __init__(
         self, space: LabelSpace, ns: Sequence[int] = (8, 16), mode: str = "corrected"
@@ -293,6 +310,19 @@ class IdentitySwitches(VideoMetric):
     """CLEAR-MOT on masks (MOTS): TP, FP, FN, ID switches, fragmentations, MOTSA, sMOTSA, MOTSP."""
 
     name = "idsw"
+    title = "identity switches (CLEAR-MOT on masks)"
+    fields = (
+        Field("motsa", "MOTSA"),
+        Field("smotsa", "sMOTSA"),
+        Field("idsw", "IDSW", "count"),
+        Field("frag", "Frag", "count"),
+    )
+    per_class_columns = (*COUNT_KEYS, "iou_sum", "motsa", "smotsa", "motsp")
+    per_video_columns = per_class_columns
+
+    @classmethod
+    def from_context(cls, context: MetricContext) -> IdentitySwitches:
+        return cls(context.space)
 
     def __init__(self, space: LabelSpace) -> None:
         # Matched segments are things, so every count lands on a known category row.

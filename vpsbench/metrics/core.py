@@ -9,9 +9,10 @@ window of every size is built by adding histograms.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -214,25 +215,78 @@ class VideoStats:
     pred_tubes: TubeIdentity | None = None
 
 
-class VideoMetric:
+@dataclass(frozen=True)
+class Field:
+    """One headline number of a metric: its key in ``result()``, how it is labelled, its unit
+    ("%" or "count"). A key ending in ``*`` stands for every matching key (``vc_*``)."""
+
+    key: str
+    label: str
+    unit: str = "%"
+
+    def expand(self, result: dict) -> list[tuple[str, str]]:
+        """(key, label) of every result key this field stands for, in the result's order."""
+        if not self.key.endswith("*"):
+            return [(self.key, self.label)] if self.key in result else []
+        prefix = self.key[:-1]
+        return [(k, k.upper()) for k in result if k.startswith(prefix)]
+
+
+@dataclass(frozen=True)
+class MetricContext:
+    """What a metric may be configured from: the label space, the protocol and the options
+    of the run."""
+
+    space: LabelSpace
+    protocol: object  # vpsbench.format.schema.Protocol
+    vc_ns: tuple[int, ...] = ()
+    vc_mode: str = "corrected"
+    tube_rule: str = "official"
+
+
+class VideoMetric(ABC):
     """Base of every metric: one summary per video (from ``summarize``), kept by video id.
 
-    Keeping per-video summaries makes ``merge`` associative (disjoint videos can be scored in
-    separate processes, or machines, and combined) and gives the per-video tables.
+    A metric declares ``name``, ``title``, its headline ``fields`` and the columns of its
+    per-class and per-video rows (TrackEval style); the runner, the reports, the console table,
+    the leaderboard and the demo read these declarations. Keeping per-video summaries makes
+    ``merge`` associative (disjoint videos can be scored in separate processes, or machines,
+    and combined) and gives the per-video tables.
     """
 
-    name = ""
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    fields: ClassVar[tuple[Field, ...]] = ()
+    per_class_columns: ClassVar[tuple[str, ...]] = ()
+    per_video_columns: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self) -> None:
         self.videos: dict[str, object] = {}
 
+    @classmethod
+    @abstractmethod
+    def from_context(cls, context: MetricContext) -> VideoMetric:
+        """The metric configured for one run."""
+
+    @abstractmethod
+    def summarize(self, video: VideoStats) -> object:
+        """The metric's summary of one video."""
+
+    @abstractmethod
+    def result(self) -> dict:
+        """The scores over every video added so far (percentages and counts)."""
+
+    @abstractmethod
+    def per_class(self) -> list[dict]:
+        """One row per category (``category_id`` and ``per_class_columns``); [] if undefined."""
+
+    @abstractmethod
+    def per_video(self) -> list[dict]:
+        """One row per video (``video_id`` and ``per_video_columns``)."""
+
     def settings(self) -> tuple:
         """What must match for two instances to be merged."""
         return ()
-
-    def summarize(self, video: VideoStats) -> object:
-        """The metric's summary of one video."""
-        raise NotImplementedError
 
     def update(self, video: VideoStats) -> None:
         """Add one video; each video may be added once."""

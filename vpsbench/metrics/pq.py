@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vpsbench.metrics.core import LabelSpace, PairHistogram, VideoMetric, VideoStats
+from vpsbench.metrics.core import (
+    Field,
+    LabelSpace,
+    MetricContext,
+    PairHistogram,
+    VideoMetric,
+    VideoStats,
+)
 
 GROUPS = ("all", "things", "stuff")
 
@@ -178,6 +185,15 @@ class ImagePQ(VideoMetric):
     """Image-level PQ (panopticapi) over every annotated frame of every video."""
 
     name = "pq"
+    title = "PQ (image panoptic quality)"
+    fields = (Field("all", "PQ all"), Field("things", "PQ things"), Field("stuff", "PQ stuff"))
+    per_class_columns = ("pq", "sq", "rq", "iou_sum", "tp", "fp", "fn")
+    per_video_columns = ("all", "things", "stuff")
+
+    @classmethod
+    def from_context(cls, context: MetricContext) -> ImagePQ:
+        """All classes but the protocol's excluded ones in the averages."""
+        return cls(context.space, context.protocol.excluded_category_ids)
 
     def __init__(
         self, space: LabelSpace, excluded_category_ids: Iterable[int] = (), min_tube_area: int = 0

@@ -26,7 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from vpsbench.metrics.core import (
+    Field,
     LabelSpace,
+    MetricContext,
     PairHistogram,
     VideoMetric,
     VideoStats,
@@ -83,6 +85,14 @@ class STQ(VideoMetric):
     """Segmentation and Tracking Quality (deeplab2 numpy semantics), one sequence per video."""
 
     name = "stq"
+    title = "STQ (segmentation and tracking quality)"
+    fields = (Field("stq", "STQ"), Field("aq", "AQ"), Field("sq", "SQ"))
+    per_class_columns = ("iou", "intersection", "union")
+    per_video_columns = ("stq", "aq", "sq", "num_frames", "num_gt_tracks")
+
+    @classmethod
+    def from_context(cls, context: MetricContext) -> STQ:
+        return cls(context.space)
 
     def __init__(self, space: LabelSpace) -> None:
         self.space = space

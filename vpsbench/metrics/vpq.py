@@ -15,7 +15,9 @@ from collections.abc import Iterable, Sequence
 
 from vpsbench.format.schema import Protocol
 from vpsbench.metrics.core import (
+    Field,
     LabelSpace,
+    MetricContext,
     PairHistogram,
     VideoMetric,
     VideoStats,
@@ -58,6 +60,10 @@ class VPQ(VideoMetric):
     """VPQ per window size and averaged over sizes; options default to a file's protocol."""
 
     name = "vpq"
+    title = "VPQ (video panoptic quality)"
+    fields = (Field("all", "VPQ"), Field("things", "VPQ Th"), Field("stuff", "VPQ St"))
+    per_class_columns = ("k", "pq", "sq", "rq", "iou_sum", "tp", "fp", "fn")
+    per_video_columns = ("all", "things", "stuff")
 
     def __init__(
         self,
@@ -81,6 +87,11 @@ class VPQ(VideoMetric):
         self.excluded = tuple(excluded_category_ids)
         self.tube_rule = tube_rule
         super().__init__()
+
+    @classmethod
+    def from_context(cls, context: MetricContext) -> VPQ:
+        """The protocol's windows, k labels, minimum tube area and exclusions."""
+        return cls.from_protocol(context.space, context.protocol, context.tube_rule)
 
     @classmethod
     def from_protocol(

@@ -28,24 +28,14 @@ def vpq_rows(vpq: dict) -> tuple[list[str], list[list[str]]]:
 
 
 def scalar_rows(summary: dict) -> list[list[str]]:
-    """(metric, value) rows of every metric other than VPQ."""
+    """(metric, value) rows of the headline fields of every metric other than VPQ (whose
+    table by k comes first), in registry order."""
+    from vpsbench.metrics import METRICS, headline
+
     rows = []
-    if "pq" in summary:
-        rows += [[f"PQ {g}", fmt(summary["pq"][g])] for g in GROUPS]
-    if "stq" in summary:
-        rows += [[key.upper(), fmt(summary["stq"].get(key))] for key in ("stq", "aq", "sq")]
-    for key, value in summary.get("vc", {}).items():
-        if key.startswith("vc_"):
-            rows.append([key.upper(), fmt(value)])
-    idsw = summary.get("idsw", {})
-    for key, label in (
-        ("motsa", "MOTSA"),
-        ("smotsa", "sMOTSA"),
-        ("idsw", "IDSW"),
-        ("frag", "Frag"),
-    ):
-        if key in idsw:
-            rows.append([label, fmt(idsw[key])])
+    for name in METRICS:
+        if name != "vpq" and name in summary:
+            rows += [[label, fmt(value)] for label, _, value in headline(name, summary[name])]
     return rows
 
 

@@ -49,7 +49,7 @@ def plot_stq_per_video(result: EvalResult, path: Path) -> Path:
     """Bars of STQ per video."""
     table = result.per_video
     fig, ax = plt.subplots(figsize=(max(4, 0.3 * len(table) + 1), 3.5))
-    ax.bar(table["video_id"].astype(str), table["stq_stq"].astype(float), color="#55a868")
+    ax.bar(table["video_id"].astype(str), table["stq"].astype(float), color="#55a868")
     ax.set_ylabel("STQ (%)")
     ax.set_ylim(0, 100)
     ax.tick_params(axis="x", labelrotation=90)
@@ -69,6 +69,6 @@ def write_plots(result: EvalResult, directory: Path) -> list[Path]:
     if "vpq" in result.summary:
         written.append(plot_vpq_vs_k(result.summary, directory / "vpq_vs_k.png"))
         written.append(plot_per_class_vpq(result, directory / "vpq_per_class.png"))
-    if "stq_stq" in result.per_video:
+    if "stq" in result.per_video:
         written.append(plot_stq_per_video(result, directory / "stq_per_video.png"))
     return written

@@ -79,6 +79,16 @@ def protocol_dict(protocol: Protocol) -> dict:
     }
 
 
+def named_once(metric: str):
+    """Column name of a metric's per-video key: ``vc_2`` stays ``vc_2`` and ``stq`` stays
+    ``stq`` (the metric's name is not repeated); others get the prefix: ``stq_aq``."""
+
+    def rename(key: str) -> str:
+        return key if key == metric or key.startswith(f"{metric}_") else f"{metric}_{key}"
+
+    return rename
+
+
 def build_result(
     metrics: dict, categories: list[Category], protocol: Protocol, inputs: dict
 ) -> EvalResult:
@@ -96,7 +106,7 @@ def build_result(
         rows = metric.per_video()
         if not rows:
             continue
-        frame = pd.DataFrame(rows).set_index("video_id").add_prefix(f"{name}_")
+        frame = pd.DataFrame(rows).set_index("video_id").rename(columns=named_once(name))
         per_video = frame if per_video is None else per_video.join(frame, how="outer")
     summary["protocol"] = protocol_dict(protocol)
     summary["inputs"] = inputs
