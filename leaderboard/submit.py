@@ -27,13 +27,13 @@ import h5py
 from vpsbench import __version__
 from vpsbench.io.archive import PrivateDirectory, SubmissionLimits, extract_archive
 from vpsbench.io.digest import file_digest
+from vpsbench.metrics import METRICS, headline_values
 from vpsbench.report.result import EvalResult, json_safe
 from vpsbench_leaderboard.registry import add_entry, check_can_add, writable_registry
-from vpsbench_leaderboard.schema import GROUPS, SCHEMA_VERSION, VC_KEY_PATTERN, slug, validate_entry
+from vpsbench_leaderboard.schema import GROUPS, SCHEMA_VERSION, slug, validate_entry
 from vpsbench_leaderboard.splits import GTDigest, check_gt, gt_digest
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-IDSW_KEYS = ("motsa", "smotsa", "motsp", "idsw", "frag")
 
 
 class SubmissionRejectedError(ValueError):
@@ -295,19 +295,10 @@ def hardware() -> str:
 
 def metrics_from_summary(summary: dict) -> dict:
     """The headline scores of an evaluator summary, in the registry's metric keys."""
-    out: dict = {}
-    if "vpq" in summary:
-        vpq = summary["vpq"]
-        per_k = {k: {g: v.get(g) for g in GROUPS} for k, v in vpq["k"].items()}
-        out["vpq"] = {"k": per_k, **{g: vpq.get(g) for g in GROUPS}}
-    if "pq" in summary:
-        out["pq"] = {g: summary["pq"].get(g) for g in GROUPS}
-    if "stq" in summary:
-        out["stq"] = {k: summary["stq"].get(k) for k in ("stq", "aq", "sq")}
-    if "vc" in summary:
-        out["vc"] = {k: v for k, v in summary["vc"].items() if VC_KEY_PATTERN.match(k)}
-    if "idsw" in summary:
-        out["idsw"] = {k: summary["idsw"].get(k) for k in IDSW_KEYS}
+    out: dict = {name: headline_values(name, summary[name]) for name in METRICS if name in summary}
+    if "vpq" in summary:  # VPQ also per window label k
+        per_k = {k: {g: v.get(g) for g in GROUPS} for k, v in summary["vpq"]["k"].items()}
+        out["vpq"] = {"k": per_k, **out["vpq"]}
     return json_safe(out)
 
 

@@ -68,17 +68,20 @@ def demo_model():
 
 
 def leaderboard_table(rows: list[tuple[str, dict]]) -> str:
-    """One line per prediction: VPQ per k and mean, PQ, STQ, identity switches."""
+    """One line per prediction: VPQ per k, then the brief headline fields of every metric."""
+    from vpsbench.metrics import METRICS, headline
     from vpsbench.report.markdown import fmt, plain_table
 
-    header = ["prediction", "VPQ k=0", "k=5", "k=10", "k=15", "VPQ", "Th", "St", "PQ", "STQ"]
-    header.append("IDSW")
+    first = rows[0][1]
+    header = ["prediction", *(f"VPQ k={k}" if i == 0 else f"k={k}"
+                              for i, k in enumerate(first["vpq"]["k"]))]  # fmt: skip
+    names = [name for name in METRICS if name in first]
+    header += [label for name in names for label, _, _ in headline(name, first[name], True)]
     body = []
     for name, s in rows:
-        vpq = s["vpq"]
-        ks = [fmt(vpq["k"][k]["all"]) for k in vpq["k"]]
-        body.append([name, *ks, fmt(vpq["all"]), fmt(vpq["things"]), fmt(vpq["stuff"])])
-        body[-1] += [fmt(s["pq"]["all"]), fmt(s["stq"]["stq"]), fmt(s["idsw"].get("idsw"))]
+        cells = [fmt(s["vpq"]["k"][k]["all"]) for k in s["vpq"]["k"]]
+        cells += [fmt(v) for m in names for _, _, v in headline(m, s[m], True)]
+        body.append([name, *cells])
     return plain_table(header, body)
 
 

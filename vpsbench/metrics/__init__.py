@@ -26,13 +26,31 @@ def get_metric(name: str) -> type[VideoMetric]:
     return METRICS[name]
 
 
-def headline(name: str, result: dict) -> list[tuple[str, str, object]]:
-    """(label, unit, value) of every headline field of metric ``name`` in its ``result``."""
+def headline(name: str, result: dict, brief: bool = False) -> list[tuple[str, str, object]]:
+    """(label, unit, value) of every headline field of metric ``name`` in its ``result``
+    (``brief``: only the fields compact tables show)."""
     rows = []
     for field in get_metric(name).fields:
+        if brief and not field.brief:
+            continue
         for key, label in field.expand(result):
             rows.append((label, field.unit, result.get(key)))
     return rows
 
 
-__all__ = ["METRICS", "Field", "MetricContext", "VideoMetric", "get_metric", "headline"]
+def headline_values(name: str, result: dict) -> dict:
+    """{key: value} of every headline field of metric ``name`` (what the leaderboard stores)."""
+    return {
+        key: result.get(key) for field in get_metric(name).fields for key, _ in field.expand(result)
+    }
+
+
+__all__ = [
+    "METRICS",
+    "Field",
+    "MetricContext",
+    "VideoMetric",
+    "get_metric",
+    "headline",
+    "headline_values",
+]

@@ -312,9 +312,10 @@ class IdentitySwitches(VideoMetric):
     name = "idsw"
     title = "identity switches (CLEAR-MOT on masks)"
     fields = (
-        Field("motsa", "MOTSA"),
-        Field("smotsa", "sMOTSA"),
-        Field("idsw", "IDSW", "count"),
+        Field("motsa", "MOTSA", "signed %"),
+        Field("smotsa", "sMOTSA", "signed %"),
+        Field("motsp", "MOTSP"),
+        Field("idsw", "IDSW", "count", brief=True),
         Field("frag", "Frag", "count"),
     )
     per_class_columns = (*COUNT_KEYS, "iou_sum", "motsa", "smotsa", "motsp")

@@ -222,7 +222,8 @@ class Field:
 
     key: str
     label: str
-    unit: str = "%"
+    unit: str = "%"  # "%" (0-100), "signed %" (at most 100, may be negative) or "count"
+    brief: bool = False  # shown in compact tables (the demo's, the leaderboard's)
 
     def expand(self, result: dict) -> list[tuple[str, str]]:
         """(key, label) of every result key this field stands for, in the result's order."""

@@ -186,7 +186,11 @@ class ImagePQ(VideoMetric):
 
     name = "pq"
     title = "PQ (image panoptic quality)"
-    fields = (Field("all", "PQ all"), Field("things", "PQ things"), Field("stuff", "PQ stuff"))
+    fields = (
+        Field("all", "PQ all", brief=True),
+        Field("things", "PQ things"),
+        Field("stuff", "PQ stuff"),
+    )
     per_class_columns = ("pq", "sq", "rq", "iou_sum", "tp", "fp", "fn")
     per_video_columns = ("all", "things", "stuff")
 

@@ -86,7 +86,7 @@ class STQ(VideoMetric):
 
     name = "stq"
     title = "STQ (segmentation and tracking quality)"
-    fields = (Field("stq", "STQ"), Field("aq", "AQ"), Field("sq", "SQ"))
+    fields = (Field("stq", "STQ", brief=True), Field("aq", "AQ"), Field("sq", "SQ"))
     per_class_columns = ("iou", "intersection", "union")
     per_video_columns = ("stq", "aq", "sq", "num_frames", "num_gt_tracks")
 

@@ -61,7 +61,11 @@ class VPQ(VideoMetric):
 
     name = "vpq"
     title = "VPQ (video panoptic quality)"
-    fields = (Field("all", "VPQ"), Field("things", "VPQ Th"), Field("stuff", "VPQ St"))
+    fields = (
+        Field("all", "VPQ", brief=True),
+        Field("things", "Th", brief=True),
+        Field("stuff", "St", brief=True),
+    )
     per_class_columns = ("k", "pq", "sq", "rq", "iou_sum", "tp", "fp", "fn")
     per_video_columns = ("all", "things", "stuff")
 
