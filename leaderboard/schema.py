@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from vpsbench.metrics import METRICS, get_metric
+
 SCHEMA_VERSION = 1
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,119}$")
 K_LABEL_PATTERN = re.compile(r"^(0|[1-9][0-9]{0,3})$")
@@ -109,19 +111,43 @@ def percent(check: Checker, value: Any, where: str) -> None:
     check.number(value, where, 0.0, 100.0)
 
 
-def check_groups(check: Checker, obj: Any, where: str, keys: tuple = GROUPS) -> None:
-    """An object of optional percent scores (All/Things/Stuff, or STQ/AQ/SQ)."""
-    if check.keys(obj, where, (), keys):
-        for key in keys:
-            percent(check, obj.get(key), f"{where}.{key}")
+def check_value(check: Checker, unit: str, value: Any, where: str) -> None:
+    """A score of a declared unit: percent in [0, 100], signed percent <= 100, or a count."""
+    if unit == "count":
+        check.count(value, where)
+    elif unit == "signed %":
+        check.number(value, where, None, 100.0)
+    else:
+        percent(check, value, where)
+
+
+def check_fields(check: Checker, name: str, obj: Any, where: str, extra: tuple = ()) -> bool:
+    """The headline fields metric ``name`` declares (``vpsbench.metrics``), all optional, each
+    in its unit; nothing else but ``extra``. A wildcard field (``vc_*``) allows ``vc_<n>``."""
+    fields = get_metric(name).fields
+    if not isinstance(obj, dict):
+        check.add(where, f"expected an object, got {type_name(obj)}")
+        return False
+    fixed = {f.key: f for f in fields if not f.key.endswith("*")}
+    wild = [f for f in fields if f.key.endswith("*")]
+    for key, value in obj.items():
+        if key in extra:
+            continue
+        field = fixed.get(key)
+        if field is None and wild and VC_KEY_PATTERN.match(key):
+            field = wild[0]
+        if field is None:
+            allowed = sorted({*fixed, *extra, *(f"{f.key[:-1]}<n>" for f in wild)})
+            check.add(where, f"unknown key {key!r}; allowed: {allowed}")
+            continue
+        check_value(check, field.unit, value, f"{where}.{key}")
+    return True
 
 
 def check_vpq(check: Checker, vpq: Any, where: str) -> None:
     """VPQ per window label k (the source's own labels, e.g. 0/5/10/15) and its mean."""
-    if not check.keys(vpq, where, (), ("k", *GROUPS)):
+    if not check_fields(check, "vpq", vpq, where, extra=("k",)):
         return
-    for group in GROUPS:
-        percent(check, vpq.get(group), f"{where}.{group}")
     per_k = vpq.get("k", {})
     if not isinstance(per_k, dict):
         check.add(f"{where}.k", f"expected an object keyed by k label, got {type_name(per_k)}")
@@ -129,36 +155,18 @@ def check_vpq(check: Checker, vpq: Any, where: str) -> None:
     for label, scores in per_k.items():
         if not K_LABEL_PATTERN.match(label):
             check.add(f"{where}.k", f"k label {label!r} is not a non-negative integer")
-        check_groups(check, scores, f"{where}.k.{label}")
+        if check.keys(scores, f"{where}.k.{label}", (), GROUPS):
+            for group in GROUPS:
+                percent(check, scores.get(group), f"{where}.k.{label}.{group}")
 
 
-def check_vc(check: Checker, vc: Any, where: str) -> None:
-    if not isinstance(vc, dict):
-        check.add(where, f"expected an object, got {type_name(vc)}")
-        return
-    for key, value in vc.items():
-        if not VC_KEY_PATTERN.match(key):
-            check.add(where, f"unknown key {key!r}; expected vc_<n>")
-        percent(check, value, f"{where}.{key}")
+def declared(name: str) -> Callable[[Checker, Any, str], None]:
+    return lambda check, obj, where: check_fields(check, name, obj, where)
 
 
-def check_idsw(check: Checker, idsw: Any, where: str) -> None:
-    """CLEAR-MOT scores: MOTSA/sMOTSA can be negative, the switch counts are integers."""
-    if not check.keys(idsw, where, (), ("motsa", "smotsa", "motsp", "idsw", "frag")):
-        return
-    for key in ("motsa", "smotsa"):
-        check.number(idsw.get(key), f"{where}.{key}", None, 100.0)
-    percent(check, idsw.get("motsp"), f"{where}.motsp")
-    for key in ("idsw", "frag"):
-        check.count(idsw.get(key), f"{where}.{key}")
-
-
+# Which scores an entry may hold: the headline fields every metric declares.
 METRIC_CHECKS: dict[str, Callable[[Checker, Any, str], None]] = {
-    "vpq": check_vpq,
-    "pq": check_groups,
-    "stq": lambda check, obj, where: check_groups(check, obj, where, ("stq", "aq", "sq")),
-    "vc": check_vc,
-    "idsw": check_idsw,
+    name: check_vpq if name == "vpq" else declared(name) for name in METRICS
 }
 
 
