@@ -44,8 +44,12 @@ from vpsbench_converters.common import (
     write_split,
 )
 
-DIVISOR = 1000
+DATASET = cityscapes_vps.DATASET
+DIVISOR = DATASET.label_divisor
 VOID = 255 * DIVISOR
+# The raw instanceIds PNGs encode class * 1000 + instance for instances (cityscapesscripts
+# json2instanceImg.py), whatever divisor the unified file uses.
+RAW_INSTANCE_DIVISOR = 1000
 NAME_RE = re.compile(r"^(\d{4})_(\d{4})_([a-z]+)_(\d{6})_(\d{6})(?:_(.+))?\.png$")
 RAW_NAME_RE = re.compile(r"^([a-z]+)_(\d{6})_(\d{6})_leftImg8bit\.png$")
 THINGS = frozenset(c.id for c in cityscapes_vps.CATEGORIES if c.isthing)
@@ -306,14 +310,15 @@ def plan_cityscapes_vps(
     videos = video_plans(frames, dense, annotated=which is not None)
     info = FileInfo(
         kind="groundtruth",
-        dataset=cityscapes_vps.DATASET_NAME,
+        dataset=DATASET.name,
         split=split,
+        label_divisor=DIVISOR,
         source=f"Cityscapes-VPS release at {root} ({which or 'images only'} state)",
     )
     return SplitPlan(
         info,
-        cityscapes_vps.CATEGORIES,
-        cityscapes_vps.PROTOCOL,
+        list(DATASET.categories),
+        DATASET.protocol,
         source_categories_json(root, split),
         videos,
     )
@@ -372,17 +377,17 @@ def decode_raw(task: RawTask) -> DecodedFrame:
     run_inst = run_inst.astype(np.int64)
     pan = np.where(run_class == 255, VOID, run_class.astype(np.int64) * DIVISOR)
     pan[np.isin(run_class, list(THINGS))] = VOID
-    values = np.unique(run_inst[run_inst >= 1000])
+    values = np.unique(run_inst[run_inst >= RAW_INSTANCE_DIVISOR])
     objects: dict[int, tuple[str, int]] = {}
     if len(values):
         index = np.searchsorted(values, run_inst)
-        index[run_inst < 1000] = len(values)
+        index[run_inst < RAW_INSTANCE_DIVISOR] = len(values)
         votes = np.bincount(
             index * 256 + run_class, weights=lengths, minlength=(len(values) + 1) * 256
         )
         majority = votes.reshape(-1, 256)[: len(values)].argmax(axis=1)
         keys = {
-            value: cls * DIVISOR + value % DIVISOR
+            value: cls * DIVISOR + value % RAW_INSTANCE_DIVISOR
             for value, cls in zip(values.tolist(), majority.tolist(), strict=True)
             if cls in THINGS
         }

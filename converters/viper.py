@@ -49,7 +49,8 @@ from vpsbench_converters.common import (
     write_split,
 )
 
-DIVISOR = 1000
+DATASET = viper.DATASET
+DIVISOR = DATASET.label_divisor
 SEQUENCE_RE = re.compile(r"^\d{3}$")
 NAME_RE = re.compile(r"^(\d{3})_(\d{5})$")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")  # preference order: the release's JPGs come first
@@ -326,11 +327,14 @@ def plan_viper(
         )
     info = FileInfo(
         kind="groundtruth",
-        dataset=viper.DATASET_NAME,
+        dataset=DATASET.name,
         split=split,
+        label_divisor=DIVISOR,
         source=describe_source(root, split, chosen, available, list_file, stride, frames_per_video),
     )
-    return SplitPlan(info, viper.CATEGORIES, viper.PROTOCOL, viper.category_json(), tuple(videos))
+    return SplitPlan(
+        info, list(DATASET.categories), DATASET.protocol, DATASET.category_json(), tuple(videos)
+    )
 
 
 # --- decoding (runs in worker processes) ---------------------------------------------------------
