@@ -16,14 +16,17 @@ Two label states of a split are understood:
 
 Images come from ``{split}/img/`` (annotated frames) and, when present, ``{split}/img_all/``
 (all 30 frames of each snippet, raw Cityscapes names), matched to videos by city, sequence and
-frame number around the annotated frames. A split with images only (test) becomes a file with
-no annotated frames, for inference.
+frame number around the annotated frames; an unannotated frame is named ``city_seq_frame``, with
+the video's ``VVVV_FFFF_`` prefix when its annotated frames number FFFF by source frame (files
+exported from vpsbench synth). A split with images only (test) becomes a file with no annotated
+frames, for inference.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,6 +227,41 @@ def source_categories_json(root: Path, split: str) -> str:
     return cityscapes_vps.category_json()
 
 
+def dense_file_name(city: str, seq: str, frame: int) -> str:
+    """The raw Cityscapes name an ``img_all/`` frame has in the release."""
+    return f"{city}_{seq}_{frame:06d}_leftImg8bit.png"
+
+
+def snippet_window(numbers: Iterable[int]) -> tuple[int, int]:
+    """The frame numbers of a snippet kept around a video's annotated frames (both included).
+
+    Positions 1..30 of a snippet are frames N-19 .. N+10; the annotated ones are positions 5, 10,
+    .., 30, so the snippet runs from 4 frames before the first annotated frame to the last one.
+    """
+    numbers = list(numbers)
+    return min(numbers) - 4, max(numbers)
+
+
+def frame_numbering(names: Iterable[FrameName]) -> int | None:
+    """``FFFF - frame`` when a video's annotated frames number FFFF by source frame, else None.
+
+    The release numbers its annotated frames only (FFFF steps by 1 where the frame steps by 5),
+    so its unannotated frames have no FFFF; a file that numbered every frame (vpsbench synth)
+    shows it by a constant offset over two or more annotated frames.
+    """
+    offsets = [int(name.index) - name.frame for name in names]
+    return offsets[0] if len(offsets) > 1 and len(set(offsets)) == 1 else None
+
+
+def dense_stem(first: FrameName, frame: int, numbering: int | None) -> str:
+    """The stem of an unannotated frame: ``city_seq_frame``, prefixed when the video numbers
+    every frame (``frame_numbering``)."""
+    stem = f"{first.city}_{first.seq}_{frame:06d}"
+    if numbering is None or not 0 <= frame + numbering <= 9999:
+        return stem
+    return f"{first.video}_{frame + numbering:04d}_{stem}"
+
+
 def dense_frames(root: Path, split: str) -> dict[tuple[str, str], dict[int, Path]]:
     """img_all/ files by (city, sequence) and frame number."""
     out: dict[tuple[str, str], dict[int, Path]] = {}
@@ -247,8 +285,9 @@ def video_plans(
     for video_id, items in by_video.items():
         first = items[0][0]
         numbers = {name.frame: (name, task) for name, task in items}
+        numbering = frame_numbering(name for name, _ in items)
         snippet = dense.get((first.city, first.seq), {})
-        lo, hi = min(numbers) - 4, max(numbers)  # positions 1..30: N-19 .. N+10
+        lo, hi = snippet_window(numbers)
         rows = []
         for number in sorted(set(numbers) | {n for n in snippet if lo <= n <= hi}):
             if number in numbers:
@@ -259,8 +298,8 @@ def video_plans(
             else:
                 path = snippet[number]
                 meta = {"image_file": path.name, "dense": True}
-                rows.append(FramePlan(path.name[: -len("_leftImg8bit.png")], number, False,
-                                      ImageTask(path), meta))  # fmt: skip
+                stem = dense_stem(first, number, numbering)
+                rows.append(FramePlan(stem, number, False, ImageTask(path), meta))
         height, width = frame_size(items[0][1])
         meta = {"city": first.city, "sequence": first.seq, "cityscapes_frame": items[0][0].frame}
         videos.append(VideoPlan(video_id, height, width, tuple(rows), meta))
