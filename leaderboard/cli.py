@@ -61,6 +61,10 @@ submission is refused before scoring; name a table of your own (--split val-cust
 the result apart, never verified. On an official table whose digest is not recorded yet the
 entry is shown as "GT not verified".
 
+Several SUBMISSIONs, one per --seed, make one entry whose scores are the mean over the runs
+(counts such as IDSW too, so they may be fractional); each run's seed, file digest and scores
+are kept in source.runs, and the tables show the runs beside the mean.
+
 SUBMISSION is a unified prediction .h5, or
 the official layout (pred.json + pan_pred/*.png) as a directory or zip. Before anything is
 scored it is refused, with one line saying why and the registry untouched, when: a zip member
@@ -79,6 +83,8 @@ example:
       --registry ~/vpsbench-results
   vpsbench leaderboard score pred.h5 --gt my3videos.h5 --split val-custom --method MyNet \\
       --registry ~/vpsbench-results
+  vpsbench leaderboard score pred_s0.h5 pred_s1.h5 --seed 0 1 --gt synth_val.h5 \\
+      --method MyNet --registry ~/vpsbench-results     # one entry: the mean of both runs
 """
 
 BUILD_HELP = """
@@ -155,7 +161,10 @@ def register_add(actions: argparse._SubParsersAction) -> None:
 
 def register_score(actions: argparse._SubParsersAction) -> None:
     p = add_command(actions, "score", "score a submission safely and add it", SCORE_HELP)
-    p.add_argument("submission", type=Path, metavar="SUBMISSION", help=".h5, directory or zip")
+    p.add_argument(
+        "submission", type=Path, nargs="+", metavar="SUBMISSION",
+        help=".h5, directory or zip; several (one per --seed) make one entry of their mean",
+    )  # fmt: skip
     p.add_argument("--gt", required=True, type=Path, help="ground-truth unified .h5 file")
     p.add_argument("--method", required=True, help="method name shown in the tables")
     p.add_argument(
@@ -164,7 +173,7 @@ def register_score(actions: argparse._SubParsersAction) -> None:
         "of an official table needs a table of its own, e.g. val-custom",
     )
     p.add_argument("--variant", help="backbone, setting, ... (optional)")
-    p.add_argument("--seed", type=int, help="seed of the run that made the prediction")
+    p.add_argument("--seed", type=int, nargs="+", help="seed of the run that made each prediction")
     p.add_argument("--notes", help="free text shown with the entry")
     p.add_argument("--id", dest="entry_id", help="entry id (default: from method/variant/split)")
     p.add_argument("--prediction-command", help="the command that made the prediction")
@@ -241,17 +250,25 @@ def run_score(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise ValueError("--workers must be >= 1")
     limits = limits_from_args(args)
+    seeds = tuple(args.seed or ())
+    if len(args.submission) > 1 and len(seeds) != len(args.submission):
+        raise ValueError(
+            f"{len(args.submission)} submissions need one --seed each (--seed S1 S2 ...)"
+        )
+    if len(args.submission) == 1 and len(seeds) > 1:
+        raise ValueError("one submission takes one --seed")
     info = RunInfo(
         args.method,
         args.variant,
-        args.seed,
+        seeds[0] if len(seeds) == 1 else None,
         args.notes,
         args.entry_id,
         args.prediction_command,
         args.split,
+        seeds if len(seeds) > 1 else (),
     )
     path, entry, result = submit(
-        args.submission,
+        args.submission if len(args.submission) > 1 else args.submission[0],
         args.gt,
         info,
         args.registry,

@@ -36,7 +36,10 @@ TOP_REQUIRED = (
 TOP_OPTIONAL = ("protocol", "notes")
 PUBLISHED_REQUIRED = ("type", "citation", "url", "table", "status")
 REPRODUCED_REQUIRED = ("type", "vpsbench_version", "command", "seed", "commit", "date", "hardware")
-REPRODUCED_OPTIONAL = ("gt", "submission", "prediction_command", "dirty")
+REPRODUCED_OPTIONAL = ("gt", "submission", "prediction_command", "dirty", "runs")
+# One run of a multi-seed entry (source.runs): its seed, submission and scores; the entry's
+# metrics are then the mean over the runs.
+RUN_REQUIRED = ("seed", "submission", "metrics")
 # A git commit, "-dirty" when the checkout had uncommitted changes (older entries say it so).
 COMMIT_PATTERN = re.compile(r"^[0-9a-f]{7,40}(-dirty)?$")
 
@@ -50,6 +53,7 @@ class Checker:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.mean_of_runs = False  # counts may be means (non-integer) in a multi-run entry
 
     def add(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -92,6 +96,9 @@ class Checker:
 
     def count(self, value: Any, where: str) -> None:
         if value is None:
+            return
+        if self.mean_of_runs and isinstance(value, float):
+            self.number(value, where, 0.0, None)  # the mean of per-run counts
             return
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             self.add(where, f"expected a non-negative integer or null, got {value!r}")
@@ -233,6 +240,31 @@ def check_reproduced(check: Checker, source: dict) -> None:
     for key in ("gt", "submission"):
         if key in source and not isinstance(source[key], dict):
             check.add(f"source.{key}", f"expected an object, got {type_name(source[key])}")
+    if "runs" in source:
+        check_runs(check, source["runs"])
+
+
+def check_runs(check: Checker, runs: Any) -> None:
+    """Two or more runs, each with an integer seed, its submission and its own scores."""
+    if not isinstance(runs, list) or len(runs) < 2:
+        check.add("source.runs", "expected a list of at least two runs")
+        return
+    seeds = []
+    for i, run in enumerate(runs):
+        where = f"source.runs[{i}]"
+        if not check.keys(run, where, RUN_REQUIRED):
+            continue
+        seed = run.get("seed")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            check.add(f"{where}.seed", f"expected an integer, got {type_name(seed)}")
+        seeds.append(seed)
+        if not isinstance(run.get("submission"), dict):
+            check.add(f"{where}.submission", "expected an object")
+        inner = Checker()
+        check_metrics(inner, run.get("metrics"))
+        check.problems += [f"{where}.{problem}" for problem in inner.problems]
+    if len(set(map(str, seeds))) != len(seeds):
+        check.add("source.runs", f"seeds {seeds} repeat")
 
 
 def check_source(check: Checker, entry: dict) -> None:
@@ -265,7 +297,10 @@ def entry_problems(entry: Any) -> list[str]:
             check.add(key, f"{entry.get(key)!r} must be lower-case letters, digits, . _ -")
     if not isinstance(entry.get("verified"), bool):
         check.add("verified", f"expected true or false, got {type_name(entry.get('verified'))}")
+    source = entry.get("source")
+    check.mean_of_runs = isinstance(source, dict) and "runs" in source
     check_metrics(check, entry.get("metrics"))
+    check.mean_of_runs = False
     check_source(check, entry)
     if "protocol" in entry and not isinstance(entry["protocol"], dict):
         check.add("protocol", f"expected an object, got {type_name(entry['protocol'])}")

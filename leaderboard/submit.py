@@ -46,11 +46,12 @@ class RunInfo:
 
     method: str
     variant: str | None = None
-    seed: int | None = None
+    seed: int | None = None  # of the one run; several runs: ``seeds``, one per submission
     notes: str | None = None
     entry_id: str | None = None
     prediction_command: str | None = None
     split: str | None = None  # the table to rank in (default: the GT's split)
+    seeds: tuple[int, ...] = ()
 
 
 def reject(message: str) -> SubmissionRejectedError:
@@ -302,17 +303,32 @@ def metrics_from_summary(summary: dict) -> dict:
     return json_safe(out)
 
 
+def mean_metrics(runs: list[dict]) -> dict:
+    """The element-wise mean of several runs' metrics (None where any run has none)."""
+    first = runs[0]
+    if isinstance(first, dict):
+        keys = [k for k in first if all(isinstance(r, dict) and k in r for r in runs)]
+        return {k: mean_metrics([r[k] for r in runs]) for k in keys}
+    if any(v is None or isinstance(v, bool) for v in runs):
+        return None
+    return sum(float(v) for v in runs) / len(runs)
+
+
 def score_command(
-    submission: str | Path, gt: str | Path, info: RunInfo, metrics: str | Sequence[str] | None
-) -> str:
+    submission: str | Path | Sequence[str | Path], gt: str | Path, info: RunInfo,
+    metrics: str | Sequence[str] | None,
+) -> str:  # fmt: skip
     """The ``vpsbench leaderboard score`` command line that gives the same entry."""
-    argv = ["vpsbench", "leaderboard", "score", str(submission), "--gt", str(gt)]
+    paths = [submission] if isinstance(submission, str | Path) else list(submission)
+    argv = ["vpsbench", "leaderboard", "score", *map(str, paths), "--gt", str(gt)]
     if info.split:
         argv += ["--split", info.split]
     argv += ["--method", info.method]
     if info.variant:
         argv += ["--variant", info.variant]
-    if info.seed is not None:
+    if info.seeds:
+        argv += ["--seed", *map(str, info.seeds)]
+    elif info.seed is not None:
         argv += ["--seed", str(info.seed)]
     if metrics:
         argv += ["--metrics", metrics if isinstance(metrics, str) else ",".join(metrics)]
@@ -417,7 +433,7 @@ def check_run_info(info: RunInfo, dataset: str, split: str) -> None:
 
 
 def submit(
-    submission: str | Path,
+    submission: str | Path | Sequence[str | Path],
     gt: str | Path,
     info: RunInfo,
     registry: str | Path | None = None,
@@ -429,9 +445,15 @@ def submit(
     """Score a submission and add its ``reproduced`` entry to ``registry`` (else
     ``$VPSBENCH_REGISTRY``); the registry changes only on success.
 
-    ``info.split`` names the table; a GT that is not the official GT of an official table is
-    refused (``GTMismatchError``) before anything is scored.
+    Several submissions (one per seed, ``info.seeds``) make one entry whose metrics are the
+    mean over the runs, each run's scores kept in ``source.runs``. ``info.split`` names the
+    table; a GT that is not the official GT of an official table is refused
+    (``GTMismatchError``) before anything is scored.
     """
+    single = isinstance(submission, str | Path)
+    paths = [Path(submission)] if single else [Path(p) for p in submission]
+    if len(paths) > 1 and len(info.seeds) != len(paths):
+        raise ValueError(f"{len(paths)} submissions need {len(paths)} seeds (--seed S1 S2 ...)")
     if not Path(gt).is_file():
         raise FileNotFoundError(f"{gt}: no such GT file")
     registry = writable_registry(registry)
@@ -441,7 +463,31 @@ def submit(
     check_can_add(registry, default_entry_id(info, dataset, split), replace)
     digest = gt_digest(gt)
     status = check_gt(digest, split)
-    result = score_submission(submission, gt, metrics, workers, limits)
-    command = score_command(submission, gt, info, metrics)
-    entry = reproduced_entry(result, info, submission, command, digest, status)
-    return add_entry(entry, registry, replace), entry, result
+    results = [score_submission(p, gt, metrics, workers, limits) for p in paths]
+    command = score_command(paths if len(paths) > 1 else paths[0], gt, info, metrics)
+    entry = reproduced_entry(results[0], info, paths[0], command, digest, status)
+    if len(paths) > 1:
+        entry = with_runs(entry, results, paths, info.seeds)
+    return add_entry(entry, registry, replace), entry, results[0]
+
+
+def with_runs(
+    entry: dict, results: list[EvalResult], paths: list[Path], seeds: Sequence[int]
+) -> dict:
+    """The entry of several runs: mean metrics, and each run's seed, submission and scores."""
+    runs = []
+    for result, path, seed in zip(results, paths, seeds, strict=True):
+        runs.append({
+            "seed": int(seed),
+            "submission": {
+                "file": path.name,
+                "format": result.summary["inputs"].get("pred_format"),
+                "sha256": file_digest(path),
+            },
+            "metrics": metrics_from_summary(result.summary),
+        })  # fmt: skip
+    source = {k: v for k, v in entry["source"].items() if k != "submission"}
+    source["seed"] = None
+    source["runs"] = runs
+    metrics = json_safe(mean_metrics([run["metrics"] for run in runs]))
+    return validate_entry({**entry, "metrics": metrics, "source": source})

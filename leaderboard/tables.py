@@ -148,6 +148,24 @@ def source_cell(entry: dict) -> tuple[str, str, str | None]:
     return short, citation + where, source.get("url")
 
 
+def runs_note(entry: dict) -> str | None:
+    """ "mean of 2 runs (seed 0: VPQ 50.7, seed 1: VPQ 53.1)" for a multi-run entry."""
+    runs = entry["source"].get("runs")
+    if not runs:
+        return None
+    parts = []
+    for run in runs:
+        vpq = run["metrics"].get("vpq", {}).get("all")
+        score = f": VPQ {vpq:.1f}" if vpq is not None else ""
+        parts.append(f"seed {run['seed']}{score}")
+    return f"mean of {len(runs)} runs ({', '.join(parts)})"
+
+
+def join_notes(*notes: str | None) -> str | None:
+    kept = [n for n in notes if n]
+    return "; ".join(kept) if kept else None
+
+
 def make_row(entry: dict, splits: dict[tuple[str, str], Split], mine: bool = False) -> Row:
     """One entry as a row; its badge and ``verified`` come from the official GT digests."""
     metrics = entry["metrics"]
@@ -174,7 +192,7 @@ def make_row(entry: dict, splits: dict[tuple[str, str], Split], mine: bool = Fal
         url=url,
         verified=verified,
         badge=badge,
-        notes=entry.get("notes"),
+        notes=join_notes(runs_note(entry), entry.get("notes")),
         dirty=kind == "reproduced" and is_dirty(entry["source"]),
         mine=mine,
     )
