@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from from_tests import load_test_module
 from PIL import Image
 
 from vpsbench_converters.cityscapes_vps import convert_cityscapes_vps
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "converters"))
-from cityscapes_fixtures import write_release
+write_release = load_test_module("cityscapes_fixtures").write_release
 
 LABEL_FOLDERS = {"prepared": ("panoptic_video",), "raw": ("cls", "inst")}
 

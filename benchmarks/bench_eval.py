@@ -19,22 +19,20 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import resource
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from from_tests import load_test_module
 
+from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
 from vpsbench.evaluation import evaluate
 from vpsbench.format import VPSFile, VPSWriter
 from vpsbench.format.schema import Category, FileInfo, GroundTruthRef
 from vpsbench.io.submission import write_submission
 from vpsbench.metrics.core import pair_histogram
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "metrics"))
-from literal_vpq import literal_vpq
-
-from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
+literal_vpq = load_test_module("literal_vpq").literal_vpq
 
 CATEGORIES = [
     Category(i, f"class{i}", i >= 11, (i * 13 + 1, i * 37 % 256, i * 71 % 256), i)

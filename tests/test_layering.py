@@ -62,3 +62,15 @@ def test_setup_installs_only_project_specific_names():
         if p.parent.relative_to(ROOT).parts[0] in ("vpsbench", *GENERIC)
     }
     assert on_disk == set(packages)
+
+
+def test_no_sys_path_edits_in_tests_and_benchmarks():
+    """Test helpers are imported as modules of tests/ (pytest puts it on the path) and the
+    benchmarks load them by file (benchmarks/from_tests.py), never by editing sys.path."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for folder in ("tests", "benchmarks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if "sys.path." in path.read_text() and path.name != "test_layering.py"
+    ]
+    assert offenders == []

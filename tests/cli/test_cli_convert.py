@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from viper_fixtures import write_viper_tree
 
 from vpsbench.cli import main
 from vpsbench.format import VPSFile
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "converters"))
-from viper_fixtures import write_viper_tree
 
 
 def test_convert_viper_passes_its_options(capsys, tmp_path):

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 from conftest import write_toy
+from viper_fixtures import write_viper_tree
 
 from vpsbench.cli import main
 from vpsbench_converters.viper import convert_viper
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "converters"))
-from viper_fixtures import write_viper_tree
 
 
 def run(capsys, *argv):
