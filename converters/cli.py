@@ -17,6 +17,10 @@ cityscapes_vps ROOT (also spelled cityscapes-vps): the Cityscapes-VPS root
   inference.
 viper ROOT: the raw VIPER release (<split>/img|cls|inst/SSS/SSS_FFFFF.*), mapped to the 23
   VPS classes.
+vipseg ROOT (also spelled VIPSeg): the prepared VIPSeg_720P/ folder (panomasksRGB/ +
+  panoptic_gt_VIPSeg_<split>.json, what the official numbers are computed on) or the raw VIPSeg/
+  release (imgs/, 16-bit panomasks/, <split>.txt); --resize 720 prepares the raw one exactly as
+  the official change2_720p.py does.
 submission SUB --gt GT: an official Cityscapes-VPS submission (pred.json + pan_pred/, or its
   zip) for the GT file, as a unified prediction file that keeps the submission's tubes (one
   colour id = one tube, tube_identity "instance"); it scores as the submission does.
@@ -27,6 +31,8 @@ example:
   vpsbench convert cityscapes_vps data/cityscapes_vps --split val -o cityscapes_vps_val.h5
   vpsbench convert viper data/viper --split val -o viper_val.h5 --sequence-list day.txt \\
       --frames-per-video 60 --workers 2
+  vpsbench convert vipseg data/VIPSeg_720P --split val -o vipseg_val.h5
+  vpsbench convert vipseg data/VIPSeg --split val --resize 720 -o vipseg_val.h5
   vpsbench convert submission submission.zip --gt cityscapes_vps_val.h5 -o pred.h5
 """
 
@@ -82,6 +88,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     viper.set_defaults(run=run_convert_viper)
 
+    vip = datasets.add_parser("vipseg", aliases=["VIPSeg"], help="VIPSeg root -> unified file")
+    add_common(vip)
+    add_vipseg_options(vip)
+    vip.set_defaults(run=run_convert_vipseg)
+
     sub = datasets.add_parser(
         "submission",
         help="official submission -> unified prediction",
@@ -118,6 +129,35 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
 
 
+def add_vipseg_options(parser: argparse.ArgumentParser) -> None:
+    from vpsbench_converters.vipseg import LAYOUTS, VALUE_200
+    from vpsbench_converters.vipseg_720p import NEAREST_LEGACY, NEAREST_RULES
+
+    parser.add_argument(
+        "--layout", choices=LAYOUTS, default="auto", help="which layout ROOT holds (default: auto)"
+    )
+    parser.add_argument(
+        "--resize",
+        type=int,
+        metavar="H",
+        help="raw release: resize to height H as change2_720p.py does (H = 720 is official)",
+    )
+    parser.add_argument(
+        "--mask-nearest",
+        choices=NEAREST_RULES,
+        default=NEAREST_LEGACY,
+        help="with --resize: nearest-neighbour rounding of Pillow < 10.3 (default; the "
+        "circulating VIPSeg_720P copies) or of Pillow >= 10.3",
+    )
+    parser.add_argument(
+        "--value-200",
+        choices=VALUE_200,
+        default="ceiling",
+        help="raw release: read mask value 200 as ceiling, as the official preparation does "
+        "(default), or as void, as the maintainers say it should be",
+    )
+
+
 def run_convert_cityscapes(args: argparse.Namespace) -> int:
     from vpsbench_converters.cityscapes_vps import convert_cityscapes_vps
 
@@ -139,6 +179,25 @@ def run_convert_viper(args: argparse.Namespace) -> int:
         list_file=args.sequence_list,
         frames_per_video=args.frames_per_video,
         stride=args.stride,
+        workers=args.workers,
+        progress=args.progress,
+        overwrite=args.force,
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+def run_convert_vipseg(args: argparse.Namespace) -> int:
+    from vpsbench_converters.vipseg import convert_vipseg
+
+    out = convert_vipseg(
+        args.root,
+        args.split,
+        args.out,
+        layout=args.layout,
+        resize=args.resize,
+        mask_nearest=args.mask_nearest,
+        value_200=args.value_200,
         workers=args.workers,
         progress=args.progress,
         overwrite=args.force,

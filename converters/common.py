@@ -63,6 +63,9 @@ class DecodedFrame:
     panoptic: np.ndarray | None
     image: bytes | None
     objects: dict[int, tuple[str, int]] = field(default_factory=dict)
+    # The values (object codes allowed) in the order the release lists the frame's segments, if
+    # that order matters (VIPSeg: the GT JSON's, read by its STQ); kept as frame meta "segments".
+    segment_order: tuple[int, ...] | None = None
 
 
 class InstanceRegistry:
@@ -105,6 +108,16 @@ class InstanceRegistry:
         negative = panoptic < 0
         panoptic[negative] = lut[-panoptic[negative]]
         return panoptic
+
+    def resolve(self, frame: DecodedFrame, values: tuple[int, ...]) -> list[int]:
+        """Final panoptic values of ``values``, object codes replaced as ``finalize`` does."""
+        out = []
+        for value in values:
+            if value < 0:
+                key, category = frame.objects[-value]
+                value = category * self.divisor + self.instance(key, category)
+            out.append(int(value))
+        return out
 
     def tracks(self) -> list[Track]:
         return list(self.ids.values())
@@ -192,6 +205,7 @@ class EncodedVideo:
 
     frames: tuple[tuple[EncodedLabelMap | None, bytes | None], ...]
     tracks: tuple[Track, ...]
+    frame_meta: tuple[dict, ...] = ()  # per frame, meta known only after decoding
 
 
 def check_categories(
@@ -225,12 +239,15 @@ def encode_video(
     """
     known = None if category_ids is None else np.asarray(category_ids, np.int64)
     registry = InstanceRegistry(label_divisor, video.video_id)
-    frames = []
+    frames, metas = [], []
     for frame in video.frames:
         decoded = decode(frame.task)
         encoded = None
+        meta = {}
         if frame.annotated and decoded.panoptic is not None:
             panoptic = registry.finalize(decoded)
+            if decoded.segment_order is not None:
+                meta["segments"] = registry.resolve(decoded, decoded.segment_order)
             if panoptic.shape != (video.height, video.width):
                 raise ConversionError(
                     f"frame {frame.stem!r}: panoptic map is {panoptic.shape}, the video is "
@@ -240,7 +257,8 @@ def encode_video(
                 check_categories(panoptic, known, label_divisor, ignore_label, frame.stem)
             encoded = encode_label_map(panoptic)
         frames.append((encoded, decoded.image))
-    return EncodedVideo(tuple(frames), tuple(registry.tracks()))
+        metas.append(meta)
+    return EncodedVideo(tuple(frames), tuple(registry.tracks()), tuple(metas))
 
 
 def encoded_videos(
@@ -294,8 +312,12 @@ def write_split(
     ):
         for video, encoded in zip(plan.videos, encoded_videos(plan, decode, workers), strict=True):
             with writer.video(video.video_id, video.height, video.width, video.meta) as vw:
-                for frame, (label_map, image) in zip(video.frames, encoded.frames, strict=True):
-                    vw.add_frame(frame.stem, frame.source_frame, label_map, image, frame.meta)
+                extra = encoded.frame_meta or ({},) * len(video.frames)
+                for frame, (label_map, image), more in zip(
+                    video.frames, encoded.frames, extra, strict=True
+                ):
+                    meta = {**frame.meta, **more} if more else frame.meta
+                    vw.add_frame(frame.stem, frame.source_frame, label_map, image, meta)
                     bar.update()
                 vw.set_tracks(encoded.tracks)
     return Path(out)

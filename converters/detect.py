@@ -27,3 +27,12 @@ def viper_labels(
     from vpsbench_converters.viper import convert_viper
 
     return convert_viper(root, split, out, workers=workers, progress=progress)
+
+
+def vipseg_labels(
+    root: str | Path, split: str, out: Path, workers: int = 1, progress: bool = False
+) -> Path:
+    """The labels of a VIPSeg split (prepared layout, or the raw release as it lies)."""
+    from vpsbench_converters.vipseg import convert_vipseg
+
+    return convert_vipseg(root, split, out, workers=workers, progress=progress, labels_only=True)

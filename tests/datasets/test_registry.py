@@ -19,7 +19,7 @@ from vpsbench.format.schema import CUSTOM_PROTOCOL
 
 
 def test_canonical_names_and_aliases():
-    assert set(DATASETS) == {"cityscapes_vps", "viper", "synth"}
+    assert set(DATASETS) == {"cityscapes_vps", "viper", "vipseg", "synth"}
     for spelling in ("cityscapes_vps", "cityscapes-vps", "Cityscapes-VPS", " cityscapes vps "):
         assert canonical_name(spelling) == "cityscapes_vps"
     assert canonical_name("synthetic") == "synth" and get_dataset("synthetic").name == "synth"
@@ -31,7 +31,8 @@ def test_canonical_names_and_aliases():
 
 def test_every_dataset_is_complete_and_protocols_are_named_once():
     names = [p.name for d in DATASETS.values() for p in d.protocols]
-    assert set(names) == set(protocols()) == {"cityscapes_vps_official", "viper_official"}
+    official = {"cityscapes_vps_official", "viper_official", "vipseg_official"}
+    assert set(names) == set(protocols()) == official
     for dataset in DATASETS.values():
         ids = {c.id for c in dataset.categories}
         assert len(ids) == len(dataset.categories) and dataset.label_divisor > max(ids)

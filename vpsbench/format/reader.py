@@ -104,6 +104,7 @@ def read_protocol(file: h5py.File) -> schema.Protocol | None:
         vc_clip_lengths=vc,
         name=attr_str(attrs, "name", schema.CUSTOM_PROTOCOL),
         description=attr_str(attrs, "description", ""),
+        stq_rule=attr_str(attrs, "stq_rule", schema.STQ_RULE_DEEPLAB2),
     )
     return protocol if "name" in attrs else legacy_protocol_name(protocol, dataset)
 

@@ -32,6 +32,13 @@ TUBE_IDENTITIES = (TUBE_IDENTITY_PANOPTIC, TUBE_IDENTITY_INSTANCE)
 # The name of a protocol that is not one of the registered ones (vpsbench.datasets.protocols).
 CUSTOM_PROTOCOL = "custom"
 
+# How STQ numbers GT tracks (docs/METRICS.md, "STQ"): as the maps hold them (deeplab2), or as
+# VIPSeg's eval_stq_vspw.py does, by first listing in the video's GT JSON, which makes a thing
+# listed first in a video crowd there. /protocol stores it only when it is not the default.
+STQ_RULE_DEEPLAB2 = "deeplab2"
+STQ_RULE_VIPSEG = "vipseg"
+STQ_RULES = (STQ_RULE_DEEPLAB2, STQ_RULE_VIPSEG)
+
 DEFAULT_LABEL_DIVISOR = 1000
 DEFAULT_IGNORE_LABEL = 255
 
@@ -80,10 +87,13 @@ class Protocol:
     vc_clip_lengths: tuple[int, ...] = DEFAULT_VC_CLIP_LENGTHS
     name: str = CUSTOM_PROTOCOL
     description: str = ""
+    stq_rule: str = STQ_RULE_DEEPLAB2
 
     def __post_init__(self) -> None:
         if len(self.vpq_window_sizes) != len(self.vpq_k):
             raise ValueError("vpq_window_sizes and vpq_k must have the same length")
+        if self.stq_rule not in STQ_RULES:
+            raise ValueError(f"stq_rule must be one of {STQ_RULES}, got {self.stq_rule!r}")
         if not self.vc_clip_lengths or min(self.vc_clip_lengths) < 1:
             raise ValueError(f"vc_clip_lengths must be >= 1, got {list(self.vc_clip_lengths)}")
 

@@ -371,3 +371,5 @@ def write_protocol(file: h5py.File, protocol: schema.Protocol) -> None:
     group.attrs["vc_clip_lengths"] = np.array(protocol.vc_clip_lengths, np.int32)
     group.attrs["name"] = protocol.name
     group.attrs["description"] = protocol.description
+    if protocol.stq_rule != schema.STQ_RULE_DEEPLAB2:  # absent means the default: old files
+        group.attrs["stq_rule"] = protocol.stq_rule
