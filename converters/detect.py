@@ -36,3 +36,25 @@ def vipseg_labels(
     from vpsbench_converters.vipseg import convert_vipseg
 
     return convert_vipseg(root, split, out, workers=workers, progress=progress, labels_only=True)
+
+
+def kitti_step_labels(
+    root: str | Path, split: str, out: Path, workers: int = 1, progress: bool = False
+) -> Path:
+    """The labels of a KITTI-STEP split."""
+    from vpsbench_converters.step import convert_step
+
+    return convert_step(
+        "kitti_step", root, split, out, workers=workers, progress=progress, labels_only=True
+    )
+
+
+def motchallenge_step_labels(
+    root: str | Path, split: str, out: Path, workers: int = 1, progress: bool = False
+) -> Path:
+    """The labels of a MOTChallenge-STEP split."""
+    from vpsbench_converters.step import convert_step
+
+    return convert_step(
+        "motchallenge_step", root, split, out, workers=workers, progress=progress, labels_only=True
+    )

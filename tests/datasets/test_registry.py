@@ -19,19 +19,20 @@ from vpsbench.format.schema import CUSTOM_PROTOCOL
 
 
 def test_canonical_names_and_aliases():
-    assert set(DATASETS) == {"cityscapes_vps", "viper", "vipseg", "synth"}
+    step = {"kitti_step", "motchallenge_step"}
+    assert set(DATASETS) == {"cityscapes_vps", "viper", "vipseg", *step, "synth"}
     for spelling in ("cityscapes_vps", "cityscapes-vps", "Cityscapes-VPS", " cityscapes vps "):
         assert canonical_name(spelling) == "cityscapes_vps"
     assert canonical_name("synthetic") == "synth" and get_dataset("synthetic").name == "synth"
     # Names vpsbench cannot convert yet (listed by the leaderboard) come back normalised.
-    assert canonical_name("KITTI-STEP") == "kitti_step"
-    with pytest.raises(KeyError, match="unknown dataset 'kitti-step'; known: cityscapes_vps"):
-        get_dataset("kitti-step")
+    assert canonical_name("Waymo-PVPS") == "waymo_pvps"
+    with pytest.raises(KeyError, match="unknown dataset 'waymo-pvps'; known: cityscapes_vps"):
+        get_dataset("waymo-pvps")
 
 
 def test_every_dataset_is_complete_and_protocols_are_named_once():
     names = [p.name for d in DATASETS.values() for p in d.protocols]
-    official = {"cityscapes_vps_official", "viper_official", "vipseg_official"}
+    official = {"cityscapes_vps_official", "viper_official", "vipseg_official", "step_official"}
     assert set(names) == set(protocols()) == official
     for dataset in DATASETS.values():
         ids = {c.id for c in dataset.categories}

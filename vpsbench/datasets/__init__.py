@@ -1,22 +1,31 @@
 """The dataset registry: every dataset vpsbench knows, one module each, as data.
 
-A dataset module (``cityscapes_vps``, ``viper``, ``vipseg``, ``synth``) fills in one ``Dataset``
-record: canonical name and accepted spellings, category table, label divisor, protocols, the
-release layouts it reads and how to recognise them. Converters, the evaluator, ``info``, the
-leaderboard and the synthetic generator ask this registry; adding a dataset means adding its
-module here (and its converter, registered as a ``vpsbench.converters`` entry point).
+A dataset module (``cityscapes_vps``, ``viper``, ``vipseg``, ``kitti_step``,
+``motchallenge_step``, ``synth``) fills in one ``Dataset`` record: canonical name and accepted
+spellings, category table, label divisor, protocols, the release layouts it reads and how to
+recognise them. Converters, the evaluator, ``info``, the leaderboard and the synthetic
+generator ask this registry; adding a dataset means adding its module here (and its converter,
+registered as a ``vpsbench.converters`` entry point).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from vpsbench.datasets import cityscapes_vps, synth, viper, vipseg
+from vpsbench.datasets import cityscapes_vps, kitti_step, motchallenge_step, synth, viper, vipseg
 from vpsbench.datasets.base import Dataset
 from vpsbench.format.schema import Protocol
 
 DATASETS: dict[str, Dataset] = {
-    d.name: d for d in (cityscapes_vps.DATASET, viper.DATASET, vipseg.DATASET, synth.DATASET)
+    d.name: d
+    for d in (
+        cityscapes_vps.DATASET,
+        viper.DATASET,
+        vipseg.DATASET,
+        kitti_step.DATASET,
+        motchallenge_step.DATASET,
+        synth.DATASET,
+    )
 }
 
 
