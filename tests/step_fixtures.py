@@ -19,6 +19,8 @@ first appearance, ties by ascending (R, id), value = class * 2^16 + number.
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -191,3 +193,19 @@ def write_motchallenge_step(root: Path, frames: int = 3) -> dict:
                 things, s,
             )  # fmt: skip
     return out
+
+
+def write_rgb16(path, rgb: np.ndarray) -> None:
+    """A 16-bit RGB PNG, written chunk by chunk as the PNG spec lays it out (Pillow cannot
+    write one): what a converter or scorer must refuse, since Pillow decodes it to 8 bits."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\0" + rgb[y].astype(">u2").tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
+    path.write_bytes(png + chunk(b"IEND", b""))

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 from PIL import Image
-from step_fixtures import KITTI, MOT, write_kitti_step, write_motchallenge_step
+from step_fixtures import KITTI, MOT, write_kitti_step, write_motchallenge_step, write_rgb16
 
 from vpsbench.cli import main
 from vpsbench.datasets import kitti_step, motchallenge_step, step
@@ -256,23 +256,6 @@ def test_error_sixteen_bit_rgb_panoptic_map(capsys, kitti, tmp_path):
     write_rgb16(path, np.zeros((12, 32, 3), ">u2"))
     err = convert_cli(capsys, "kitti_step", root, "val", tmp_path / "o.h5")
     assert "000001.png is a 16-bit RGB PNG" in err
-
-
-def write_rgb16(path, rgb: np.ndarray) -> None:
-    """A 16-bit RGB PNG written chunk by chunk (Pillow cannot write one)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    h, w, _ = rgb.shape
-    raw = b"".join(b"\0" + rgb[y].astype(">u2").tobytes() for y in range(h))
-    ihdr = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
-    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
-    path.write_bytes(png + chunk(b"IEND", b""))
 
 
 def test_error_foreign_file_name(capsys, kitti, tmp_path):
