@@ -1,11 +1,13 @@
-"""Cityscapes-VPS conversion speed against the decode limit, on a Cityscapes-size tree.
+"""Conversion speed against the decode limit, on Cityscapes-size and KITTI-size trees.
 
-Builds the test suite's miniature release enlarged to 1024x2048 (cached in --workdir), then
-prints, per label state, annotated frames/s of plain PNG decoding of the label files (the
-limit, in the same number of processes) and of `convert_cityscapes_vps` with --workers, and
-their ratio. The target is conversion >= 50% of decode throughput with 2 workers.
+Builds the test suite's miniature releases enlarged (cached in --workdir): Cityscapes-VPS at
+1024x2048, KITTI-STEP at 375x1242 (two sequences of --step-frames frames, every frame
+labelled, as in the release). Then prints annotated frames/s of plain PNG decoding of the
+label files (the limit, in the same number of processes) and of the converter with --workers,
+and their ratio: per label state for Cityscapes-VPS, and for KITTI-STEP (``--dataset``). The
+target is conversion >= 50% of decode throughput with 2 workers.
 
-    python benchmarks/bench_convert.py [--workers 2] [--workdir /tmp/vpsbench-convert]
+    python benchmarks/bench_convert.py [--dataset all] [--workers 2] [--workdir /tmp/vpsbench-convert]
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from from_tests import load_test_module
 from PIL import Image
 
 from vpsbench_converters.cityscapes_vps import convert_cityscapes_vps
+from vpsbench_converters.step import convert_step
 
 write_release = load_test_module("cityscapes_fixtures").write_release
+step_fixtures = load_test_module("step_fixtures")
+KITTI_SIZE = (375, 1242)
 
 LABEL_FOLDERS = {"prepared": ("panoptic_video",), "raw": ("cls", "inst")}
 
@@ -50,24 +55,69 @@ def convert_fps(root: Path, state: str, workers: int) -> float:
     return frames / seconds
 
 
+def write_kitti_tree(root: Path, frames: int) -> None:
+    """Two KITTI-size val sequences of the test suite's STEP scene, every frame labelled."""
+    things = {step_fixtures.KITTI["person"], step_fixtures.KITTI["car"]}
+    for s, seq in enumerate(("0002", "0006")):
+        step_fixtures.write_sequence(root, "val", seq, KITTI_SIZE, range(frames),
+                                     step_fixtures.kitti_layers, ".png", True, things, s)  # fmt: skip
+
+
+def step_decode_fps(root: Path, workers: int) -> float:
+    frames = [(p,) for p in sorted((root / "panoptic_maps" / "val").glob("*/*.png"))]
+    start = time.perf_counter()
+    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+        list(pool.map(decode_frame, frames))
+    return len(frames) / (time.perf_counter() - start)
+
+
+def step_convert_fps(root: Path, workers: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        convert_step("kitti_step", root, "val", Path(tmp) / "out.h5", workers=workers)
+        seconds = time.perf_counter() - start
+    return len(list((root / "panoptic_maps" / "val").glob("*/*.png"))) / seconds
+
+
+def report(name: str, limit: float, speed: float, workers: int) -> None:
+    print(
+        f"{name:10s}: PNG decode {limit:6.1f} frames/s, conversion {speed:6.1f} frames/s "
+        f"with {workers} workers: {100 * speed / limit:5.1f}% of the decode limit"
+    )
+
+
+def bench_cityscapes(workdir: Path, videos: int, workers: int) -> None:
+    if not (workdir / "val" / "inst").is_dir():
+        write_release(workdir, scale=32, videos=videos)
+    size = Image.open(next((workdir / "val" / "cls").glob("*.png"))).size
+    annotated = len(list((workdir / "val" / "cls").glob("*.png")))
+    print(f"tree: {workdir}, {size[0]}x{size[1]}, {annotated} annotated frames (+ img_all)")
+    for state in ("prepared", "raw"):
+        report(state, decode_fps(workdir, state, workers), convert_fps(workdir, state, workers),
+               workers)  # fmt: skip
+
+
+def bench_kitti_step(workdir: Path, frames: int, workers: int) -> None:
+    if not (workdir / "panoptic_maps" / "val").is_dir():
+        write_kitti_tree(workdir, frames)
+    annotated = len(list((workdir / "panoptic_maps" / "val").glob("*/*.png")))
+    print(f"tree: {workdir}, {KITTI_SIZE[1]}x{KITTI_SIZE[0]}, {annotated} annotated frames")
+    report("kitti_step", step_decode_fps(workdir, workers), step_convert_fps(workdir, workers),
+           workers)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", choices=("all", "cityscapes_vps", "kitti_step"), default="all")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--videos", type=int, default=10, help="videos in the tree (6 labels each)")
+    parser.add_argument("--step-frames", type=int, default=60, help="frames per KITTI sequence")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vpsbench-convert"))
     args = parser.parse_args()
-    if not (args.workdir / "val" / "inst").is_dir():
-        write_release(args.workdir, scale=32, videos=args.videos)
-    size = Image.open(next((args.workdir / "val" / "cls").glob("*.png"))).size
-    annotated = len(list((args.workdir / "val" / "cls").glob("*.png")))
-    print(f"tree: {args.workdir}, {size[0]}x{size[1]}, {annotated} annotated frames (+ img_all)")
-    for state in ("prepared", "raw"):
-        limit = decode_fps(args.workdir, state, args.workers)
-        speed = convert_fps(args.workdir, state, args.workers)
-        print(
-            f"{state:8s}: PNG decode {limit:6.1f} frames/s, conversion {speed:6.1f} frames/s "
-            f"with {args.workers} workers: {100 * speed / limit:5.1f}% of the decode limit"
-        )
+    if args.dataset in ("all", "cityscapes_vps"):
+        bench_cityscapes(args.workdir, args.videos, args.workers)
+    if args.dataset in ("all", "kitti_step"):
+        bench_kitti_step(args.workdir / "kitti_step", args.step_frames, args.workers)
 
 
 if __name__ == "__main__":

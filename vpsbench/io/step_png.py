@@ -137,6 +137,17 @@ def read_step_png(
     against: str = "the GT frame",
 ) -> np.ndarray:
     """Decode a STEP PNG to packed values (int32), refusing a bad header before decoding."""
+    return pack_rgb(read_step_rgb(path, where, size, max_pixels, against))
+
+
+def read_step_rgb(
+    path: Path,
+    where: str,
+    size: tuple[int, int] | None = None,
+    max_pixels: int = SubmissionLimits.max_pixels,
+    against: str = "the GT frame",
+) -> np.ndarray:
+    """Decode a STEP PNG to its (H, W, 3) uint8 pixels, refusing a bad header before decoding."""
     check_header(path, where, size, max_pixels, against)
     try:
         # Pillow's bomb warning would print above our one-line error; make it the refusal.
@@ -150,7 +161,7 @@ def read_step_png(
         raise StepPngError(f"{where} cannot be decoded as PNG (truncated?): {err}") from err
     if rgb.ndim != 3 or rgb.shape[2] != 3:  # the header said RGB; guard what was decoded
         raise StepPngError(f"{where} decodes to shape {rgb.shape}, not an RGB image")
-    return pack_rgb(rgb)
+    return rgb
 
 
 def write_step_png(path: Path, packed: np.ndarray) -> None:
