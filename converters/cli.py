@@ -37,14 +37,20 @@ example:
 """
 
 EXPORT_HELP = """
-Writes a unified file back in the official Cityscapes-VPS layout. A ground-truth file becomes
-panoptic_gt_<split>_city_vps.json + <split>/panoptic_video/*.png (+ img/, img_all/ images); a
-prediction file becomes an official submission, pred.json + pan_pred/*.png, in the order the
-official scorer expects (--zip: submission.zip).
+Writes a unified file back in an official layout.
+
+cityscapes_vps: a ground-truth file becomes panoptic_gt_<split>_city_vps.json +
+  <split>/panoptic_video/*.png (+ img/, img_all/ images); a prediction file becomes an official
+  submission, pred.json + pan_pred/*.png, in the order the official scorer expects (--zip:
+  submission.zip).
+vipseg: a ground-truth file becomes the prepared VIPSeg_720P/ layout (panomasksRGB/<video>/,
+  panoptic_gt_VIPSeg_<split>.json, <split>.txt, images/); a prediction file becomes pred.json +
+  pan_pred/<video>/<frame>.png, what VIPSeg's eval_vpq_vspw.py reads (--zip: submission.zip).
 
 example:
   vpsbench export cityscapes_vps cityscapes_vps_val.h5 out/
   vpsbench export cityscapes_vps pred.h5 submit/ --gt cityscapes_vps_val.h5 --zip
+  vpsbench export vipseg pred.h5 submit/ --gt vipseg_val.h5
 """
 
 
@@ -119,6 +125,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     city.add_argument("--gt", type=Path, help="GT file whose frame order a prediction follows")
     city.add_argument("--zip", action="store_true", help="prediction: also pack submission.zip")
     city.set_defaults(run=run_export_cityscapes)
+    vip = formats.add_parser("vipseg", aliases=["VIPSeg"], help="unified file -> VIPSeg layout")
+    vip.add_argument("file", type=Path, help="unified GT or prediction file")
+    vip.add_argument("out", type=Path, help="output directory")
+    vip.add_argument("--gt", type=Path, help="GT file whose videos and frames a prediction follows")
+    vip.add_argument("--zip", action="store_true", help="prediction: also pack submission.zip")
+    vip.set_defaults(run=run_export_vipseg)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -218,5 +230,13 @@ def run_export_cityscapes(args: argparse.Namespace) -> int:
     from vpsbench_converters.cityscapes_vps_export import export_cityscapes_vps
 
     out = export_cityscapes_vps(args.file, args.out, gt=args.gt, zip_it=args.zip)
+    print(f"wrote {out}")
+    return 0
+
+
+def run_export_vipseg(args: argparse.Namespace) -> int:
+    from vpsbench_converters.vipseg_export import export_vipseg
+
+    out = export_vipseg(args.file, args.out, gt=args.gt, zip_it=args.zip)
     print(f"wrote {out}")
     return 0

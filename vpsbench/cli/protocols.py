@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def protocol_lines() -> list[str]:
     """One block per protocol: name, datasets, description, the values it fixes."""
     from vpsbench.datasets import DATASETS, protocols
+    from vpsbench.format.schema import STQ_RULE_DEEPLAB2
 
     lines = []
     for name, protocol in protocols().items():
@@ -39,6 +40,7 @@ def protocol_lines() -> list[str]:
             f"k={list(protocol.vpq_k)}; min tube area {protocol.min_tube_area}; excluded "
             f"categories {list(protocol.excluded_category_ids)}; VC clip lengths "
             f"{list(protocol.vc_clip_lengths)}"
+            + ("" if protocol.stq_rule == STQ_RULE_DEEPLAB2 else f"; STQ rule {protocol.stq_rule}")
         )
     return lines
 

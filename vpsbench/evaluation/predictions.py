@@ -1,4 +1,5 @@
-"""Prediction sources: a unified HDF5 prediction file or an official Cityscapes-VPS submission.
+"""Prediction sources: a unified HDF5 prediction file or an official submission (Cityscapes-VPS
+``pan_pred/<image id>.png``, or per video ``pan_pred/<video>/<frame>.png`` as VIPSeg's scorer).
 
 Both give, for one GT video, the predicted panoptic map (``category * divisor + instance``) of
 each annotated frame. Sources are picklable so that worker processes read frames themselves.
@@ -23,10 +24,13 @@ from vpsbench.io.archive import ArchiveLimits
 from vpsbench.io.submission import (
     PairedFrame,
     SubmissionError,
-    open_submission,
+    extracted_submission,
+    load_submission_dir,
     pair_submission,
     read_id_png,
 )
+from vpsbench.io.video_submission import LAYOUT as VIDEO_LAYOUT
+from vpsbench.io.video_submission import is_video_submission, read_video_submission
 from vpsbench.metrics.tubes import InstanceTubes, TubeTable
 
 
@@ -93,9 +97,10 @@ class SubmissionPredictions:
     label_divisor: int
     void: int
     frame_sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    layout: str = "cityscapes-vps-submission"  # or VIDEO_LAYOUT: pan_pred/<video>/<frame>.png
 
     def describe(self) -> dict:
-        return {"pred": str(self.source), "pred_format": "cityscapes-vps-submission"}
+        return {"pred": str(self.source), "pred_format": self.layout}
 
     def check_against(self, gt: VPSFile) -> None:
         """Pairing was checked when the submission was opened."""
@@ -118,18 +123,26 @@ class SubmissionPredictions:
     def frame_map(self, paired: PairedFrame, values: dict[tuple[int, int], int]) -> np.ndarray:
         """One frame's id PNG as panoptic values, after checking PNG ids against pred.json."""
         height, width = self.frame_sizes[paired.video_id]
-        ids = read_id_png(paired.png, height, width)
+        try:
+            ids = read_id_png(paired.png, height, width)
+        except SubmissionError as err:
+            if self.layout != VIDEO_LAYOUT:
+                raise
+            raise SubmissionError(f"video {paired.video_id}: {err}") from err
         segments = self.segment_categories(paired)
         present = np.unique(ids)
         not_in_json = [int(i) for i in present if i != 0 and int(i) not in segments]
+        where = f"video {paired.video_id}, " if self.layout == VIDEO_LAYOUT else ""
         if not_in_json:
             raise EvaluationError(
-                f"{paired.png.name}: PNG ids {not_in_json[:5]} are not in pred.json segments_info"
+                f"{where}{paired.png.name}: PNG ids {not_in_json[:5]} are not in pred.json "
+                "segments_info"
             )
         not_in_png = sorted(set(segments) - {int(i) for i in present})
         if not_in_png:
             raise EvaluationError(
-                f"{paired.stem}: pred.json ids {not_in_png[:5]} do not occur in {paired.png.name}"
+                f"{self.frame_label(paired)}: pred.json ids {not_in_png[:5]} do not occur in "
+                f"{paired.png.name}"
             )
         return colour_ids_to_panoptic(ids, segments, values, self.void)
 
@@ -139,14 +152,22 @@ class SubmissionPredictions:
         for seg in paired.entry.segments:
             seg_id, category = int(seg["id"]), int(seg["category_id"])
             if seg_id in segments:
-                raise EvaluationError(f"{paired.stem}: segment id {seg_id} listed twice")
+                raise EvaluationError(
+                    f"{self.frame_label(paired)}: segment id {seg_id} listed twice"
+                )
             if category not in self.category_ids:
                 raise EvaluationError(
-                    f"{paired.stem}: segment {seg_id} has unknown category_id {category}; "
-                    f"valid ids are {sorted(self.category_ids)}"
+                    f"{self.frame_label(paired)}: segment {seg_id} has unknown category_id "
+                    f"{category}; valid ids are {sorted(self.category_ids)}"
                 )
             segments[seg_id] = category
         return segments
+
+    def frame_label(self, paired: PairedFrame) -> str:
+        """How messages name a frame: its image id, with the video where ids repeat per video."""
+        if self.layout == VIDEO_LAYOUT:
+            return f"video {paired.video_id}, frame {paired.stem}"
+        return paired.stem
 
 
 def assign_panoptic_values(
@@ -253,8 +274,13 @@ def open_predictions(
         yield source
         return
     try:
-        with open_submission(path, limits) as (entries, png_dir):
-            paired = pair_submission(entries, png_dir, gt, limits)
+        with extracted_submission(path, limits) as root:
+            layout = "cityscapes-vps-submission"
+            if is_video_submission(root):
+                layout, paired = VIDEO_LAYOUT, read_video_submission(root, gt, limits)
+            else:
+                entries, png_dir = load_submission_dir(root, limits)
+                paired = pair_submission(entries, png_dir, gt, limits)
             frames: dict[str, dict[str, PairedFrame]] = {}
             for p in paired:
                 frames.setdefault(p.video_id, {})[p.stem] = p
@@ -265,6 +291,7 @@ def open_predictions(
                 label_divisor=gt.info.label_divisor,
                 void=gt.info.void_label,
                 frame_sizes={v.video_id: (v.height, v.width) for v in gt},
+                layout=layout,
             )
     except SubmissionError as err:
         raise EvaluationError(f"{path.name}: {err}") from err

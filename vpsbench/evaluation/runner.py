@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from vpsbench import __version__
 from vpsbench.format import VPSFile
-from vpsbench.format.schema import Protocol
+from vpsbench.format.schema import STQ_RULE_VIPSEG, Protocol
 from vpsbench.io.archive import SubmissionLimits
 from vpsbench.metrics import METRICS
 from vpsbench.metrics.core import LabelSpace, MetricContext, VideoStats, pair_histogram
@@ -40,6 +40,7 @@ class VideoTask:
     category_ids: tuple[int, ...]
     vc_ns: tuple[int, ...]
     vc_mode: str
+    first_listed: bool = False  # read the GT's segment listing order (stq_rule "vipseg")
 
 
 def parse_metrics(metrics: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -103,6 +104,18 @@ def check_tube_identity(values: np.ndarray, tubes: TubeIdentity | None, where: s
         )
 
 
+def first_listed_value(frame_meta: list[dict], annotated: np.ndarray) -> int | None:
+    """The GT value listed first in a video: the first entry of the first annotated frame's
+    non-empty ``segments`` meta (the release's listing order); None when not recorded."""
+    for index in annotated:
+        segments = frame_meta[int(index)].get("segments")
+        if segments is None:
+            return None
+        if segments:
+            return int(segments[0])
+    return None
+
+
 def compute_video_stats(task: VideoTask) -> VideoStats:
     """Read one GT video and its prediction once; return its per-frame statistics."""
     with VPSFile(task.gt_path) as gt:
@@ -111,6 +124,9 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
             gt.info.label_divisor, gt.info.ignore_label, task.category_ids, frozenset()
         )
         stems = [video.stems[i] for i in video.annotated_indices]
+        first = None
+        if task.first_listed:
+            first = first_listed_value(video.frame_meta, video.annotated_indices)
         ignore = gt.info.ignore_label
         cats = np.asarray(task.category_ids)
         histograms, gt_sem, pred_sem = [], [], []
@@ -135,7 +151,7 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
             n: vc_clip_counts(gt_sem, pred_sem, n, mode=task.vc_mode, ignore_label=ignore)
             for n in task.vc_ns
         }
-    return VideoStats(task.video_id, stems, histograms, vc, tubes)
+    return VideoStats(task.video_id, stems, histograms, vc, tubes, first)
 
 
 def iter_video_stats(tasks: list[VideoTask], workers: int, progress: bool) -> Iterator[VideoStats]:
@@ -212,8 +228,9 @@ def evaluate(
         )
         source = stack.enter_context(open_predictions(pred, gt_file, limits))
         ns = proto.vc_clip_lengths if "vc" in names else ()
+        listing = "stq" in names and proto.stq_rule == STQ_RULE_VIPSEG
         tasks = [
-            VideoTask(gt_path, source, video.video_id, space.category_ids, ns, vc_mode)
+            VideoTask(gt_path, source, video.video_id, space.category_ids, ns, vc_mode, listing)
             for video in gt_file
             if video.num_annotated > 0
         ]

@@ -185,10 +185,10 @@ def find_pred_json(root: Path) -> Path:
 
 
 @contextlib.contextmanager
-def open_submission(
+def extracted_submission(
     path: str | Path, limits: SubmissionLimits | None = None
-) -> Iterator[tuple[list[SubmissionEntry], Path]]:
-    """Yield (entries, png_dir) of a submission directory or zip; a zip is extracted privately."""
+) -> Iterator[Path]:
+    """Yield the folder of a submission directory or zip; a zip is extracted privately."""
     path = Path(path)
     limits = limits or SubmissionLimits()
     if path.is_dir():
@@ -198,11 +198,20 @@ def open_submission(
     if path.is_file():
         with PrivateDirectory() as tmp:
             extract_archive(path, tmp, limits)
-            yield load_submission_dir(tmp, limits)
+            yield tmp
         return
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or directory")
-    yield load_submission_dir(path, limits)
+    yield path
+
+
+@contextlib.contextmanager
+def open_submission(
+    path: str | Path, limits: SubmissionLimits | None = None
+) -> Iterator[tuple[list[SubmissionEntry], Path]]:
+    """Yield (entries, png_dir) of a submission directory or zip; a zip is extracted privately."""
+    with extracted_submission(path, limits) as root:
+        yield load_submission_dir(root, limits)
 
 
 def load_submission_dir(

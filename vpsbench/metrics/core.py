@@ -205,7 +205,9 @@ class VideoStats:
     ``histograms[i]`` is the pair histogram of the i-th annotated frame (temporal order);
     ``vc[n]`` holds one row ``(|A & B|, |A|)`` per clip of ``n`` consecutive annotated frames
     (see ``vpsbench.metrics.consistency``); ``pred_tubes`` says which predicted values are one
-    VPQ tube when that is not simply "one value, one tube" (see ``vpsbench.metrics.tubes``).
+    VPQ tube when that is not simply "one value, one tube" (see ``vpsbench.metrics.tubes``);
+    ``gt_first_listed`` is the GT value the release lists first in the video, when the
+    protocol's STQ numbers tracks by listing (``stq_rule`` "vipseg") and the GT file records it.
     """
 
     video_id: str
@@ -213,6 +215,7 @@ class VideoStats:
     histograms: list[PairHistogram]
     vc: dict[int, np.ndarray]
     pred_tubes: TubeIdentity | None = None
+    gt_first_listed: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,13 @@ removed from AQ on both sides but is a normal pixel of its class in the IoU; a p
 with instance 0 is a normal track; a track is one full panoptic value. Counts are int64 where
 deeplab2 under NumPy 2 accumulates float32 areas (NEP 50 keeps float32 x Python float as
 float32), which loses exactness above 2^24 pixels per id.
+
+``rule="vipseg"`` (protocol ``stq_rule``) scores as VIPSeg's ``eval_stq_vspw.py``, which feeds
+this same STQuality but numbers each video's GT segments 0, 1, ... in order of first listing in
+its GT JSON, stuff included: the segment listed first gets instance 0, so when it is a thing it
+is crowd for the whole video (left out of AQ on both sides). That segment is the video's
+``VideoStats.gt_first_listed``, else the smallest GT value of its first annotated frame with
+any (the order ``vpsbench export vipseg`` lists segments in when none is recorded).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vpsbench.format.schema import STQ_RULE_DEEPLAB2, STQ_RULE_VIPSEG, STQ_RULES
 from vpsbench.metrics.core import (
     Field,
     LabelSpace,
@@ -53,12 +61,19 @@ def _video_histogram(video: VideoStats) -> PairHistogram:
     return sum_histograms(video.histograms)
 
 
-def association_sum(hist: PairHistogram, space: LabelSpace) -> tuple[float, int]:
-    """(Σ_g (1/|g|) Σ_p TPA·IoU_id, |G|) of one sequence's summed histogram (deeplab2 AQ terms)."""
+def association_sum(
+    hist: PairHistogram, space: LabelSpace, crowd_value: int | None = None
+) -> tuple[float, int]:
+    """(Σ_g (1/|g|) Σ_p TPA·IoU_id, |G|) of one sequence's summed histogram (deeplab2 AQ terms).
+
+    ``crowd_value``: one more GT thing value to treat as crowd (VIPSeg's first-listed segment).
+    """
     if len(hist) == 0:
         return 0.0, 0
     gt_thing = space.is_thing(hist.gt) & (hist.gt != space.void)
     crowd = gt_thing & (hist.gt % space.label_divisor == 0)
+    if crowd_value is not None:
+        crowd |= gt_thing & (hist.gt == crowd_value)
     # Crowd pixels leave AQ on both sides; predictions on GT void or stuff stay (as in deeplab2).
     label_mask = gt_thing & ~crowd
     pred_mask = space.is_thing(hist.pred) & (hist.pred != space.void) & ~crowd
@@ -81,6 +96,18 @@ def association_sum(hist: PairHistogram, space: LabelSpace) -> tuple[float, int]
     return float(terms.sum()), len(gt_vals)
 
 
+def first_listed_gt(video: VideoStats, void: int) -> int | None:
+    """The GT value a video lists first: recorded by the converter, else the smallest GT value
+    of the first annotated frame that has one (histograms are sorted by GT value)."""
+    if video.gt_first_listed is not None:
+        return video.gt_first_listed
+    for hist in video.histograms:
+        values = hist.gt[hist.gt != void]
+        if len(values):
+            return int(values.min())
+    return None
+
+
 class STQ(VideoMetric):
     """Segmentation and Tracking Quality (deeplab2 numpy semantics), one sequence per video."""
 
@@ -92,10 +119,14 @@ class STQ(VideoMetric):
 
     @classmethod
     def from_context(cls, context: MetricContext) -> STQ:
-        return cls(context.space)
+        """The protocol's STQ rule (deeplab2's numbering, or VIPSeg's)."""
+        return cls(context.space, getattr(context.protocol, "stq_rule", STQ_RULE_DEEPLAB2))
 
-    def __init__(self, space: LabelSpace) -> None:
+    def __init__(self, space: LabelSpace, rule: str = STQ_RULE_DEEPLAB2) -> None:
+        if rule not in STQ_RULES:
+            raise ValueError(f"STQ rule must be one of {STQ_RULES}, got {rule!r}")
         self.space = space
+        self.rule = rule
         ids = [int(c) for c in space.category_ids]
         if not ids or min(ids) < 0:
             raise ValueError(f"category ids must be non-negative, got {ids}")
@@ -135,11 +166,12 @@ class STQ(VideoMetric):
     def summarize(self, video: VideoStats) -> SequenceState:
         """One video as one STQ sequence."""
         hist = _video_histogram(video)
-        aq_sum, num_tracks = association_sum(hist, self.space)
+        crowd = first_listed_gt(video, self.space.void) if self.rule == STQ_RULE_VIPSEG else None
+        aq_sum, num_tracks = association_sum(hist, self.space, crowd)
         return SequenceState(self.confusion_matrix(hist), aq_sum, num_tracks, len(video.histograms))
 
     def settings(self) -> tuple:
-        return (self.space,)
+        return (self.space, self.rule)
 
     def _class_iou(self, confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(intersection, union, IoU) per class after zeroing the ignore row, as deeplab2."""

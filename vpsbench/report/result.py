@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from vpsbench.format.schema import Category, Protocol
+from vpsbench.format.schema import STQ_RULE_DEEPLAB2, Category, Protocol
 
 
 def json_safe(value):
@@ -68,8 +68,9 @@ class EvalResult:
 
 
 def protocol_dict(protocol: Protocol) -> dict:
-    """The protocol a result was computed with, as JSON."""
-    return {
+    """The protocol a result was computed with, as JSON (``stq_rule`` only when not deeplab2's,
+    so results of the other protocols keep their keys)."""
+    out = {
         "name": protocol.name,
         "vpq_window_sizes": list(protocol.vpq_window_sizes),
         "vpq_k": list(protocol.vpq_k),
@@ -77,6 +78,9 @@ def protocol_dict(protocol: Protocol) -> dict:
         "excluded_category_ids": list(protocol.excluded_category_ids),
         "vc_clip_lengths": list(protocol.vc_clip_lengths),
     }
+    if protocol.stq_rule != STQ_RULE_DEEPLAB2:
+        out["stq_rule"] = protocol.stq_rule
+    return out
 
 
 def named_once(metric: str):

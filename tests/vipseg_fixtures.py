@@ -37,7 +37,7 @@ DIVISOR, VOID = 10000, 255 * 10000
 
 # video -> frame names (need not start at 1 or be consecutive); split lists (val not sorted)
 VIDEOS = {
-    "12_abcDEF-_01": ["00000001", "00000006", "00000011", "00000016", "00000021"],
+    "12_abcDEF-_01": [f"{n:08d}" for n in range(1, 46, 5)],  # 9 frames: every window size
     "3_Zz9-x_Yq": ["00000040", "00000045", "00000050"],
     "7_trainOnly": ["00000002", "00000003"],
     "9_testOnly": ["00000001", "00000002"],
@@ -98,19 +98,27 @@ def label_num_dic() -> str:
 
 
 def write_raw_release(root: Path) -> Path:
-    """The raw ``VIPSeg/`` tree; test videos have images only. Returns the root."""
+    """The raw ``VIPSeg/`` tree of ``VIDEOS``; test videos have images only. Returns the root."""
+    masks = {
+        video: {stem: None if video in SPLITS["test"] else raw_mask(video, t)
+                for t, stem in enumerate(frames)}
+        for video, frames in VIDEOS.items()
+    }  # fmt: skip
+    return write_raw(root, masks, SPLITS)
+
+
+def write_raw(root: Path, masks: dict[str, dict], splits: dict[str, list[str]]) -> Path:
+    """A raw tree of ``masks[video][stem]`` (uint16 arrays, None: image only) and split lists."""
     root = Path(root)
-    for video, frames in VIDEOS.items():
-        for t, stem in enumerate(frames):
+    for video, frames in masks.items():
+        for t, (stem, mask) in enumerate(frames.items()):
             save(
                 Image.fromarray(photo(video, t)), root / "imgs" / video / f"{stem}.jpg", quality=90
             )
-            if video not in SPLITS["test"]:
+            if mask is not None:
                 # A uint16 array is Pillow mode "I;16": saved as a 16-bit greyscale PNG.
-                save(
-                    Image.fromarray(raw_mask(video, t)), root / "panomasks" / video / f"{stem}.png"
-                )
-    for split, videos in SPLITS.items():
+                save(Image.fromarray(mask), root / "panomasks" / video / f"{stem}.png")
+    for split, videos in splits.items():
         (root / f"{split}.txt").write_text("".join(f"{v}\n" for v in videos))
     (root / "label_num_dic_final.json").write_text(label_num_dic())
     return root
@@ -235,8 +243,8 @@ def prepare_720p(raw: Path, target: Path, height: int = 720, pillow: str = "lega
     target = Path(target)
     change2_720p(raw, target, height, pillow)
     # The README's layout has the split lists and the category file beside the outputs.
-    for split in SPLITS:
-        (target / f"{split}.txt").write_bytes((raw / f"{split}.txt").read_bytes())
+    for split_list in raw.glob("*.txt"):
+        (target / split_list.name).write_bytes(split_list.read_bytes())
     (target / "panoVIPSeg_categories.json").write_text(json.dumps(CATEGORIES))
     create_panoptic_video_labels(target)
     splitjson(target)
@@ -274,3 +282,58 @@ def resized_masks(target: Path) -> dict[str, list[np.ndarray]]:
         video.name: [np.array(Image.open(p)) for p in sorted(video.iterdir())]
         for video in sorted((target / "panomasks").iterdir())
     }
+
+
+# --- submissions in the official per-video layout ------------------------------------------------
+
+
+def write_submission(root: Path, videos: dict[str, list[tuple]], named: bool = True) -> Path:
+    """``pred.json`` + ``pan_pred/<video>/<file>.png`` as eval_vpq_vspw.py reads them.
+
+    ``videos[v]`` lists (file name, colour-id map, {id: category}) per frame, in GT order; with
+    ``named`` each annotation also names its ``image_id`` and ``file_name``.
+    """
+    root = Path(root)
+    annotations = []
+    for video, frames in videos.items():
+        entries = []
+        for name, ids, table in frames:
+            ids = np.asarray(ids, np.uint32)
+            rgb = np.stack([ids % 256, ids // 256 % 256, ids // 65536], -1).astype(np.uint8)
+            save(Image.fromarray(rgb), root / "pan_pred" / video / name)
+            segments = [{"id": int(i), "category_id": int(c), "iscrowd": 0,
+                         "area": int((ids == i).sum())} for i, c in table.items()]  # fmt: skip
+            entry = {"image_id": name.split(".")[0], "file_name": name} if named else {}
+            entries.append({**entry, "segments_info": segments})
+        annotations.append({"video_id": video, "annotations": entries})
+    (root / "pred.json").write_text(json.dumps({"annotations": annotations}))
+    return root
+
+
+def perturbed_submission(prepared: Path, split: str = "val", seed: int = 0) -> dict:
+    """A plausible submission for a prepared split: the GT colour ids with some pixels moved,
+    one person's id switched half-way and a door called a window in one frame."""
+    rng = np.random.default_rng(seed)
+    gt = json.loads((prepared / f"panoptic_gt_VIPSeg_{split}.json").read_text())
+    out = {}
+    for video, anns in zip(gt["videos"], gt["annotations"], strict=True):
+        frames = []
+        for t, (image, ann) in enumerate(zip(video["images"], anns["annotations"], strict=True)):
+            rgb = np.array(Image.open(prepared / "panomasksRGB" / video["video_id"] /
+                                      image["file_name"])).astype(np.uint32)  # fmt: skip
+            ids = rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+            table = {s["id"]: s["category_id"] for s in ann["segments_info"]}
+            noise = rng.random(ids.shape) < 0.05
+            ids = np.where(noise, np.roll(ids, 1, axis=1), ids)
+            person = [i for i, c in table.items() if c == 60]
+            if person and t >= len(video["images"]) // 2:
+                ids[ids == person[0]] = 777  # the tracker switches identity
+                table[777] = 60
+            door = [i for i, c in table.items() if c == 2]
+            if door and t == 1:
+                table[door[0]] = 8  # one frame calls the door a window: same tube, new class
+            present = set(np.unique(ids).tolist())
+            table = {i: c for i, c in table.items() if i in present}
+            frames.append((image["file_name"], ids, table))
+        out[video["video_id"]] = frames
+    return out
