@@ -7,7 +7,7 @@ label files (the limit, in the same number of processes) and of the converter wi
 and their ratio: per label state for Cityscapes-VPS, and for KITTI-STEP (``--dataset``). The
 target is conversion >= 50% of decode throughput with 2 workers.
 
-    python benchmarks/bench_convert.py [--dataset all] [--workers 2] [--workdir /tmp/vpsbench-convert]
+    python benchmarks/bench_convert.py [--dataset all] [--workers 2] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -59,8 +59,10 @@ def write_kitti_tree(root: Path, frames: int) -> None:
     """Two KITTI-size val sequences of the test suite's STEP scene, every frame labelled."""
     things = {step_fixtures.KITTI["person"], step_fixtures.KITTI["car"]}
     for s, seq in enumerate(("0002", "0006")):
-        step_fixtures.write_sequence(root, "val", seq, KITTI_SIZE, range(frames),
-                                     step_fixtures.kitti_layers, ".png", True, things, s)  # fmt: skip
+        layers = step_fixtures.kitti_layers
+        step_fixtures.write_sequence(
+            root, "val", seq, KITTI_SIZE, range(frames), layers, ".png", True, things, s
+        )
 
 
 def step_decode_fps(root: Path, workers: int) -> float:

@@ -21,6 +21,11 @@ vipseg ROOT (also spelled VIPSeg): the prepared VIPSeg_720P/ folder (panomasksRG
   panoptic_gt_VIPSeg_<split>.json, what the official numbers are computed on) or the raw VIPSeg/
   release (imgs/, 16-bit panomasks/, <split>.txt); --resize 720 prepares the raw one exactly as
   the official change2_720p.py does.
+kitti_step ROOT, motchallenge_step ROOT (also spelled kitti-step, motchallenge-step): a STEP
+  root as deeplab2's setup guides lay it out (images/<split>/SSSS/FFFFFF.png|jpg +
+  panoptic_maps/<split>/SSSS/FFFFFF.png, R = class, 256 G + B = track id); one video per
+  sequence. MOTChallenge-STEP's val split is sequence 0002, read from train/ when there is no
+  val/. The test split (images only) becomes a file without labels.
 submission SUB --gt GT: an official Cityscapes-VPS submission (pred.json + pan_pred/, or its
   zip) for the GT file, as a unified prediction file that keeps the submission's tubes (one
   colour id = one tube, tube_identity "instance"); it scores as the submission does.
@@ -33,6 +38,7 @@ example:
       --frames-per-video 60 --workers 2
   vpsbench convert vipseg data/VIPSeg_720P --split val -o vipseg_val.h5
   vpsbench convert vipseg data/VIPSeg --split val --resize 720 -o vipseg_val.h5
+  vpsbench convert kitti_step data/kitti-step --split val -o kitti_step_val.h5 --workers 2
   vpsbench convert submission submission.zip --gt cityscapes_vps_val.h5 -o pred.h5
 """
 
@@ -46,11 +52,16 @@ cityscapes_vps: a ground-truth file becomes panoptic_gt_<split>_city_vps.json +
 vipseg: a ground-truth file becomes the prepared VIPSeg_720P/ layout (panomasksRGB/<video>/,
   panoptic_gt_VIPSeg_<split>.json, <split>.txt, images/); a prediction file becomes pred.json +
   pan_pred/<video>/<frame>.png, what VIPSeg's eval_vpq_vspw.py reads (--zip: submission.zip).
+kitti_step, motchallenge_step: a ground-truth file becomes the release layout under OUT
+  (images/<split>/SSSS/ + panoptic_maps/<split>/SSSS/); a prediction file becomes
+  OUT/SSSS/FFFFFF.png (R = class, 256 G + B = instance), which 'vpsbench eval --pred OUT'
+  scores. OUT must be new or empty.
 
 example:
   vpsbench export cityscapes_vps cityscapes_vps_val.h5 out/
   vpsbench export cityscapes_vps pred.h5 submit/ --gt cityscapes_vps_val.h5 --zip
   vpsbench export vipseg pred.h5 submit/ --gt vipseg_val.h5
+  vpsbench export kitti_step pred.h5 pred_png/ --gt kitti_step_val.h5
 """
 
 
@@ -99,6 +110,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_vipseg_options(vip)
     vip.set_defaults(run=run_convert_vipseg)
 
+    for name in STEP_DATASETS:
+        step = datasets.add_parser(
+            name, aliases=[name.replace("_", "-")], help=f"{STEP_TITLES[name]} root -> unified file"
+        )
+        add_common(step)
+        step.set_defaults(run=run_convert_step)
+
     sub = datasets.add_parser(
         "submission",
         help="official submission -> unified prediction",
@@ -131,6 +149,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     vip.add_argument("--gt", type=Path, help="GT file whose videos and frames a prediction follows")
     vip.add_argument("--zip", action="store_true", help="prediction: also pack submission.zip")
     vip.set_defaults(run=run_export_vipseg)
+    for name in STEP_DATASETS:
+        step = formats.add_parser(
+            name,
+            aliases=[name.replace("_", "-")],
+            help=f"unified file -> {STEP_TITLES[name]} layout or prediction PNG directory",
+        )
+        step.add_argument("file", type=Path, help="unified GT or prediction file")
+        step.add_argument("out", type=Path, help="output directory (new or empty)")
+        step.add_argument("--gt", type=Path, help="prediction: write the GT's annotated frames")
+        step.set_defaults(run=run_export_step)
+
+
+STEP_DATASETS = ("kitti_step", "motchallenge_step")
+STEP_TITLES = {"kitti_step": "KITTI-STEP", "motchallenge_step": "MOTChallenge-STEP"}
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -238,5 +270,34 @@ def run_export_vipseg(args: argparse.Namespace) -> int:
     from vpsbench_converters.vipseg_export import export_vipseg
 
     out = export_vipseg(args.file, args.out, gt=args.gt, zip_it=args.zip)
+    print(f"wrote {out}")
+    return 0
+
+
+def step_dataset(args: argparse.Namespace) -> str:
+    """The canonical STEP dataset name of a subcommand spelling (kitti-step -> kitti_step)."""
+    return args.dataset.replace("-", "_")
+
+
+def run_convert_step(args: argparse.Namespace) -> int:
+    from vpsbench_converters.step import convert_step
+
+    out = convert_step(
+        step_dataset(args),
+        args.root,
+        args.split,
+        args.out,
+        workers=args.workers,
+        progress=args.progress,
+        overwrite=args.force,
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+def run_export_step(args: argparse.Namespace) -> int:
+    from vpsbench_converters.step_export import export_step
+
+    out = export_step(step_dataset(args), args.file, args.out, gt=args.gt)
     print(f"wrote {out}")
     return 0

@@ -1,7 +1,8 @@
 """Prediction sources: a unified HDF5 prediction file or an official submission (Cityscapes-VPS
-``pan_pred/<image id>.png``, or per video ``pan_pred/<video>/<frame>.png`` as VIPSeg's scorer).
+``pan_pred/<image id>.png``, or per video ``pan_pred/<video>/<frame>.png`` as VIPSeg's scorer),
+or a directory of STEP panoptic PNGs (``png_directory.py``).
 
-Both give, for one GT video, the predicted panoptic map (``category * divisor + instance``) of
+Each gives, for one GT video, the predicted panoptic map (``category * divisor + instance``) of
 each annotated frame. Sources are picklable so that worker processes read frames themselves.
 Submissions are converted per video: each distinct (colour id, category) of a video becomes one
 panoptic value, and ``video_tubes`` says which values share a colour id, so that VPQ forms the
@@ -21,6 +22,7 @@ from vpsbench.format import VPSFile
 from vpsbench.format.schema import TUBE_IDENTITY_INSTANCE
 from vpsbench.format.validate import validate_pair
 from vpsbench.io.archive import ArchiveLimits
+from vpsbench.io.step_png import looks_like_prediction_directory
 from vpsbench.io.submission import (
     PairedFrame,
     SubmissionError,
@@ -272,6 +274,12 @@ def open_predictions(
         source = HDF5Predictions(path)
         source.check_against(gt)
         yield source
+        return
+    if looks_like_prediction_directory(path, gt.video_ids):  # STEP PNGs, VIDEO/STEM.png
+        # imported here: png_directory imports this module (EvaluationError)
+        from vpsbench.evaluation.png_directory import open_png_directory
+
+        yield open_png_directory(path, gt, limits)
         return
     try:
         with extracted_submission(path, limits) as root:
