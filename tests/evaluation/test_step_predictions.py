@@ -4,6 +4,7 @@ a hand-computed STQ."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -80,6 +81,17 @@ def test_perfect_prediction_directory_scores_100(release, tmp_path):
     assert summary["stq"]["stq"] == summary["stq"]["aq"] == summary["stq"]["sq"] == 100.0
     assert summary["pq"]["all"] == 100.0
     assert summary["inputs"]["pred_format"] == "step-png-directory"
+
+
+def test_eval_converts_a_step_root_on_the_fly(capsys, release, tmp_path):
+    root, _ = release
+    pred = copy_maps(release, tmp_path)
+    out = tmp_path / "scores.json"
+    argv = ["eval", "--gt", str(root), "--split", "val", "--pred", str(pred), "--json", str(out)]
+    assert main(argv) == 0, capsys.readouterr().err
+    data = json.loads(out.read_text())
+    assert data["inputs"]["dataset"] == "kitti_step" and data["protocol"]["name"] == "step_official"
+    assert data["stq"]["stq"] == 100.0
 
 
 def test_directory_scores_exactly_as_the_unified_file(release, tmp_path):

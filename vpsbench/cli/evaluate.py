@@ -13,7 +13,8 @@ EVAL_HELP = """
 Scores a prediction against a unified ground-truth file with the dataset's official protocol,
 read from the GT file (Cityscapes-VPS: windows of 1,2,3,4 annotated frames reported as
 k=0,5,10,15, VC_2/4/6; VIPER: 1,5,10,15 annotated frames, tubes < 1024 px skipped, class 11
-excluded, VC_8/16). Windows and VC clips count annotated frames; the output says how many
+excluded, VC_8/16; KITTI-STEP, MOTChallenge-STEP: STQ as deeplab2, VPQ windows of 1,6,11,16
+frames as an extra). Windows and VC clips count annotated frames; the output says how many
 source frames they span.
 
 PRED is a unified prediction file (.h5), or an official Cityscapes-VPS submission: a directory
@@ -22,7 +23,10 @@ file_name where pred.json gives them, else by the official order (GT frames sort
 A submission is refused (exit 2, nothing written) when it breaks the contract of
 docs/METRICS.md, "Submission contract": ids and category ids must be JSON integers, id 0 is not
 listed, PNGs are 8-bit RGB of the GT frame's size, and the limits below hold (the same
-defaults as 'vpsbench leaderboard score').
+defaults as 'vpsbench leaderboard score'). For KITTI-STEP and MOTChallenge-STEP, PRED may
+also be a directory PRED/SSSS/FFFFFF.png of 8-bit RGB PNGs in the release's encoding (R = class,
+256 G + B = instance id) for exactly the annotated GT frames (docs/METRICS.md, "STEP prediction
+directories").
 
 Metrics: vpq (official Cityscapes-VPS VPQ), pq (image PQ, panopticapi), stq (STQ/AQ/SQ as
 deeplab2), vc (video consistency VC_n), idsw (identity switches, MOTSA). Scores are percent.
@@ -32,6 +36,7 @@ example:
   vpsbench eval --gt cityscapes_vps_val.h5 --pred submission.zip --json scores.json --report out/
   vpsbench eval --gt viper_val.h5 --pred pred.h5 --metrics vpq,stq --workers 2
   vpsbench eval --gt data/cityscapes_vps --split val --pred submission.zip
+  vpsbench eval --gt kitti_step_val.h5 --pred pred_png/ --workers 2
 """
 
 
