@@ -82,9 +82,9 @@ def raw_mask(video: str, t: int) -> np.ndarray:
     return m
 
 
-def photo(video: str, t: int) -> np.ndarray:
+def photo(video: str, t: int, shape: tuple[int, int] = (H, W)) -> np.ndarray:
     """Some RGB picture for the JPG (its content does not matter, its bytes do)."""
-    yy, xx = np.mgrid[:H, :W]
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
     seed = sum(map(ord, video))
     return np.stack([(xx * 2 + 7 * t + seed) % 256, (yy * 3 + seed) % 256, (xx + yy) % 256], -1
                     ).astype(np.uint8)  # fmt: skip
@@ -112,9 +112,8 @@ def write_raw(root: Path, masks: dict[str, dict], splits: dict[str, list[str]]) 
     root = Path(root)
     for video, frames in masks.items():
         for t, (stem, mask) in enumerate(frames.items()):
-            save(
-                Image.fromarray(photo(video, t)), root / "imgs" / video / f"{stem}.jpg", quality=90
-            )
+            picture = photo(video, t, (H, W) if mask is None else mask.shape)
+            save(Image.fromarray(picture), root / "imgs" / video / f"{stem}.jpg", quality=90)
             if mask is not None:
                 # A uint16 array is Pillow mode "I;16": saved as a 16-bit greyscale PNG.
                 save(Image.fromarray(mask), root / "panomasks" / video / f"{stem}.png")
