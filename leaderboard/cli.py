@@ -85,6 +85,8 @@ example:
       --registry ~/vpsbench-results
   vpsbench leaderboard score pred_s0.h5 pred_s1.h5 --seed 0 1 --gt synth_val.h5 \\
       --method MyNet --registry ~/vpsbench-results     # one entry: the mean of both runs
+  vpsbench leaderboard score pred_s2.h5 --seed 2 --add-run --gt synth_val.h5 --method MyNet \\
+      --registry ~/vpsbench-results     # add a third run to that entry
 """
 
 BUILD_HELP = """
@@ -180,6 +182,11 @@ def register_score(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", help="comma-separated metrics (default: all)")
     p.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
     p.add_argument("--replace", action="store_true", help="replace an entry with the same id")
+    p.add_argument(
+        "--add-run", action="store_true",
+        help="add this run (its --seed) to the existing entry of the same id: the entry becomes "
+        "the mean of its runs",
+    )  # fmt: skip
     add_limit_options(p)
     add_registry_option(p, writes=True)
     p.set_defaults(run=run_score)
@@ -276,6 +283,7 @@ def run_score(args: argparse.Namespace) -> int:
         args.metrics,
         args.workers,
         limits,
+        add_to_existing=args.add_run,
     )
     print(result.table())
     print(f"added {path}" + ("" if entry["verified"] else " (not verified: GT not official)"))

@@ -29,7 +29,7 @@ from vpsbench.io.archive import PrivateDirectory, SubmissionLimits, extract_arch
 from vpsbench.io.digest import file_digest
 from vpsbench.metrics import METRICS, headline_values
 from vpsbench.report.result import EvalResult, json_safe
-from vpsbench_leaderboard.registry import add_entry, check_can_add, writable_registry
+from vpsbench_leaderboard.registry import add_entry, check_can_add, load_entries, writable_registry
 from vpsbench_leaderboard.schema import GROUPS, SCHEMA_VERSION, slug, validate_entry
 from vpsbench_leaderboard.splits import GTDigest, check_gt, gt_digest
 
@@ -441,6 +441,7 @@ def submit(
     metrics: str | Sequence[str] | None = None,
     workers: int = 1,
     limits: SubmissionLimits | None = None,
+    add_to_existing: bool = False,
 ) -> tuple[Path, dict, EvalResult]:
     """Score a submission and add its ``reproduced`` entry to ``registry`` (else
     ``$VPSBENCH_REGISTRY``); the registry changes only on success.
@@ -460,7 +461,13 @@ def submit(
     dataset, gt_split = gt_identity(gt)
     split = info.split or gt_split
     check_run_info(info, dataset, split)
-    check_can_add(registry, default_entry_id(info, dataset, split), replace)
+    entry_id = default_entry_id(info, dataset, split)
+    if add_to_existing:
+        old = next((e for e in load_entries(registry) if e["id"] == entry_id), None)
+        if old is None:
+            raise ValueError(f"--add-run: no entry {entry_id!r} in {registry} to add the run to")
+    else:
+        check_can_add(registry, entry_id, replace)
     digest = gt_digest(gt)
     status = check_gt(digest, split)
     results = [score_submission(p, gt, metrics, workers, limits) for p in paths]
@@ -468,7 +475,44 @@ def submit(
     entry = reproduced_entry(results[0], info, paths[0], command, digest, status)
     if len(paths) > 1:
         entry = with_runs(entry, results, paths, info.seeds)
-    return add_entry(entry, registry, replace), entry, results[0]
+    if add_to_existing:
+        entry = add_run(old, entry)
+    return add_entry(entry, registry, replace or add_to_existing), entry, results[0]
+
+
+def existing_runs(entry: dict) -> list[dict]:
+    """The runs an entry holds: its ``source.runs``, or its single run (seed, submission,
+    metrics) for a one-seed entry."""
+    source = entry["source"]
+    if source.get("runs"):
+        return list(source["runs"])
+    if source.get("seed") is None or "submission" not in source:
+        raise ValueError(f"entry {entry['id']!r} has no seed or submission to keep as a run")
+    return [
+        {"seed": source["seed"], "submission": source["submission"], "metrics": entry["metrics"]}
+    ]
+
+
+def add_run(old: dict, new: dict) -> dict:
+    """``old`` with the single run of ``new`` added (same table, method, variant and GT): the
+    mean over all runs, each run's seed, submission and scores in ``source.runs``."""
+    for key in ("dataset", "split", "method", "variant"):
+        if old.get(key) != new.get(key):
+            raise ValueError(
+                f"--add-run: the entry's {key} is {old.get(key)!r}, this run's {new.get(key)!r}"
+            )
+    if old["source"].get("gt") != new["source"].get("gt"):
+        raise ValueError("--add-run: this run was scored on another GT than the entry")
+    runs = existing_runs(old) + existing_runs(new)
+    seeds = [run["seed"] for run in runs]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--add-run: seed {seeds[-1]} is already in entry {old['id']!r}")
+    source = {k: v for k, v in new["source"].items() if k != "submission"}
+    source.update(
+        seed=None, runs=runs, command=f"{old['source']['command']} && {new['source']['command']}"
+    )
+    metrics = json_safe(mean_metrics([run["metrics"] for run in runs]))
+    return validate_entry({**new, "metrics": metrics, "source": source})
 
 
 def with_runs(

@@ -79,3 +79,32 @@ def _minimal_entry() -> dict:
                    "seed": None, "commit": None, "date": "2026-12-02", "hardware": "-",
                    "runs": [{"seed": 0, **run}, {"seed": 1, **run}]},
     }  # fmt: skip
+
+
+def test_add_run_turns_a_one_seed_entry_into_the_mean_of_two(
+    synth, tmp_path, capsys, no_user_registry
+):
+    other = synth_predict(synth["gt"], tmp_path / "pred_s1.h5", noise=0.5, seed=2)
+    registry = tmp_path / "registry"
+    base = ["leaderboard", "score", "--gt", str(synth["gt"]), "--split", "val-custom",
+            "--method", "MyNet", "--registry", str(registry)]  # fmt: skip
+    assert main([*base[:2], str(synth["pred"]), *base[2:], "--seed", "0"]) == 0
+    (single,) = load_entries(registry)
+    assert main([*base[:2], str(other), *base[2:], "--seed", "1", "--add-run"]) == 0
+    (entry,) = load_entries(registry)
+    runs = entry["source"]["runs"]
+    assert [r["seed"] for r in runs] == [0, 1]
+    assert (
+        runs[0]["metrics"] == single["metrics"]
+        and runs[0]["submission"] == single["source"]["submission"]
+    )
+    vpq = [r["metrics"]["vpq"]["all"] for r in runs]
+    assert entry["metrics"]["vpq"]["all"] == pytest.approx(sum(vpq) / 2)
+    assert "--seed 0" in entry["source"]["command"] and "--seed 1" in entry["source"]["command"]
+    capsys.readouterr()
+    # The same seed again, or no entry to add to: one-line refusals, registry unchanged.
+    assert main([*base[:2], str(other), *base[2:], "--seed", "1", "--add-run"]) == 2
+    assert "seed 1 is already in entry" in capsys.readouterr().err
+    assert load_entries(registry) == [entry]
+    assert main([*base[:2], str(other), *base[2:], "--seed", "2", "--add-run", "--id", "nope"]) == 2
+    assert "no entry 'nope'" in capsys.readouterr().err
