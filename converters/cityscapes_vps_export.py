@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from vpsbench_converters.cityscapes_vps import (
     frame_numbering,
     snippet_window,
 )
-from vpsbench_converters.common import ConversionError
+from vpsbench_converters.common import ConversionError, zip_folder
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -377,12 +376,7 @@ def export_prediction(pred: VPSFile, gt: VPSFile | None, out_dir: Path, zip_it: 
     folder = write_submission(pred, gt or pred, out_dir / "submission" if zip_it else out_dir)
     if not zip_it:
         return folder
-    archive = out_dir / "submission.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, path.relative_to(folder).as_posix())
-    return archive
+    return zip_folder(folder, out_dir / "submission.zip")
 
 
 def export_cityscapes_vps(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import multiprocessing
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -322,3 +323,12 @@ def write_split(
                     bar.update()
                 vw.set_tracks(encoded.tracks)
     return Path(out)
+
+
+def zip_folder(folder: Path, archive: Path) -> Path:
+    """Pack every file under ``folder`` into ``archive`` (paths relative to it, sorted)."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+    return archive

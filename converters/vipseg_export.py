@@ -17,7 +17,6 @@ A prediction file becomes ``pred.json`` + ``pan_pred/<video>/<frame>.png`` (opti
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from PIL import Image
 from vpsbench.format import VPSFile
 from vpsbench.io.submission import id_to_rgb
 from vpsbench.io.video_submission import gt_file_name, write_video_submission
+from vpsbench_converters.common import zip_folder
 
 IMAGE_SUFFIX = {b"\xff\xd8\xff": ".jpg", b"\x89PNG": ".png"}
 
@@ -155,12 +155,7 @@ def export_prediction(pred: VPSFile, gt: VPSFile, out_dir: Path, zip_it: bool) -
     folder = write_video_submission(pred, gt, out_dir / "submission" if zip_it else out_dir)
     if not zip_it:
         return folder
-    archive = out_dir / "submission.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, path.relative_to(folder).as_posix())
-    return archive
+    return zip_folder(folder, out_dir / "submission.zip")
 
 
 def export_vipseg(
