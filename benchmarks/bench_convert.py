@@ -1,13 +1,14 @@
-"""Conversion speed against the decode limit, on Cityscapes-size, KITTI-size and VIPSeg trees.
+"""Conversion speed against the decode limit, for every dataset vpsbench converts.
 
-Builds the test suite's miniature releases enlarged (cached in --workdir): Cityscapes-VPS at
-1024x2048, KITTI-STEP at 375x1242 (two sequences of --step-frames frames, every frame
-labelled, as in the release), VIPSeg as a raw 1080p release (two videos of --vipseg-frames
-frames) and its official 720p preparation. Then prints annotated frames/s of plain PNG
-decoding of the label files (the limit, in the same number of processes) and of the converter
-with --workers, and their ratio: per label state for Cityscapes-VPS, for KITTI-STEP, and for
-VIPSeg's prepared layout, raw release and raw release with --resize 720 (``--dataset``). The
-target is conversion >= 50% of decode throughput with 2 workers.
+Builds the test suite's miniature releases enlarged to their real frame sizes (cached in
+--workdir): Cityscapes-VPS at 1024x2048, VIPER at 1080x1920, KITTI-STEP at 375x1242 and
+MOTChallenge-STEP at 1080x1920 (sequences of --step-frames frames, every frame labelled, as in
+those releases), VIPSeg as a raw 1080p release (--vipseg-videos videos of --vipseg-frames
+frames) and its official 720p preparation. For each, it prints annotated frames/s of plain
+decoding of the files the converter must decode (the limit: the label PNGs, plus the images
+where the converter re-encodes them, VIPSeg --resize 720) in the same number of processes,
+and of the converter with --workers, and their ratio. The target is conversion >= 50% of the
+decode limit with 2 workers.
 
     python benchmarks/bench_convert.py [--dataset all] [--workers 2] [--workdir DIR]
 """
@@ -18,6 +19,7 @@ import argparse
 import concurrent.futures
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,113 +28,50 @@ from PIL import Image
 
 from vpsbench_converters.cityscapes_vps import convert_cityscapes_vps
 from vpsbench_converters.step import convert_step
+from vpsbench_converters.viper import convert_viper
 from vpsbench_converters.vipseg import convert_vipseg
 
 write_release = load_test_module("cityscapes_fixtures").write_release
 step_fixtures = load_test_module("step_fixtures")
+viper_fixtures = load_test_module("viper_fixtures")
 vipseg_fixtures = load_test_module("vipseg_fixtures")
 KITTI_SIZE = (375, 1242)
+MOT_SIZE = (1080, 1920)
+VIPER_SIZE = (1080, 1920)
 VIPSEG_RAW_SIZE = (1080, 1920)  # a common VIPSeg source size: the official resize gives 720x1280
 
 LABEL_FOLDERS = {"prepared": ("panoptic_video",), "raw": ("cls", "inst")}
 
 
 def decode_frame(paths: tuple[Path, ...]) -> int:
-    """Decode the label PNGs of one frame to arrays (what any converter must at least do)."""
+    """Decode the files of one frame to arrays (what any converter must at least do)."""
     return sum(np.asarray(Image.open(p)).size for p in paths)
 
 
-def decode_fps(root: Path, state: str, workers: int) -> float:
-    folders = [sorted((root / "val" / f).glob("*.png")) for f in LABEL_FOLDERS[state]]
-    frames = list(zip(*folders, strict=True))
+def decode_limit(frames: list[tuple[Path, ...]], workers: int) -> float:
+    """Frames/s of decoding every frame's files in ``workers`` processes."""
     start = time.perf_counter()
     with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-        list(pool.map(decode_frame, frames))
+        list(pool.map(decode_frame, frames, chunksize=4))
     return len(frames) / (time.perf_counter() - start)
 
 
-def convert_fps(root: Path, state: str, workers: int) -> float:
+def conversion_speed(convert: Callable[[Path], object], frames: int) -> float:
+    """Frames/s of ``convert(out_path)`` over ``frames`` annotated frames."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        convert_cityscapes_vps(root, "val", Path(tmp) / "out.h5", state, workers=workers)
-        seconds = time.perf_counter() - start
-    frames = len(list((root / "val" / LABEL_FOLDERS[state][0]).glob("*.png")))
-    return frames / seconds
+        convert(Path(tmp) / "out.h5")
+        return frames / (time.perf_counter() - start)
 
 
-def write_kitti_tree(root: Path, frames: int) -> None:
-    """Two KITTI-size val sequences of the test suite's STEP scene, every frame labelled."""
-    things = {step_fixtures.KITTI["person"], step_fixtures.KITTI["car"]}
-    for s, seq in enumerate(("0002", "0006")):
-        layers = step_fixtures.kitti_layers
-        step_fixtures.write_sequence(
-            root, "val", seq, KITTI_SIZE, range(frames), layers, ".png", True, things, s
-        )
-
-
-def step_decode_fps(root: Path, workers: int) -> float:
-    frames = [(p,) for p in sorted((root / "panoptic_maps" / "val").glob("*/*.png"))]
-    start = time.perf_counter()
-    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-        list(pool.map(decode_frame, frames))
-    return len(frames) / (time.perf_counter() - start)
-
-
-def step_convert_fps(root: Path, workers: int) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        convert_step("kitti_step", root, "val", Path(tmp) / "out.h5", workers=workers)
-        seconds = time.perf_counter() - start
-    return len(list((root / "panoptic_maps" / "val").glob("*/*.png"))) / seconds
-
-
-def write_vipseg_trees(root: Path, frames: int) -> tuple[Path, Path]:
-    """A raw 1080p VIPSeg release (the test scene enlarged) and its official 720p preparation."""
-    raw, prepared = root / "VIPSeg", root / "VIPSeg_720P"
-    if (prepared / "panoptic_gt_VIPSeg_val.json").is_file():
-        return raw, prepared
-    h, w = vipseg_fixtures.H, vipseg_fixtures.W
-    scale = np.ones((-(-VIPSEG_RAW_SIZE[0] // h), -(-VIPSEG_RAW_SIZE[1] // w)))
-    masks = {
-        video: {
-            f"{1 + 5 * t:08d}": np.kron(vipseg_fixtures.raw_mask(video, t % 9), scale)[
-                : VIPSEG_RAW_SIZE[0], : VIPSEG_RAW_SIZE[1]
-            ].astype(np.uint16)
-            for t in range(frames)
-        }
-        for video in ("12_abcDEF-_01", "3_Zz9-x_Yq")
-    }
-    vipseg_fixtures.write_raw(raw, masks, {"val": list(masks), "train": [], "test": []})
-    vipseg_fixtures.prepare_720p(raw, prepared)
-    return raw, prepared
-
-
-def vipseg_fps(root: Path, folder: str, workers: int, **options) -> tuple[float, float]:
-    """(decode limit, conversion) in frames/s for one VIPSeg layout."""
-    frames = [(p,) for p in sorted((root / folder).glob("*/*.png"))]
-    start = time.perf_counter()
-    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-        list(pool.map(decode_frame, frames))
-    limit = len(frames) / (time.perf_counter() - start)
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        convert_vipseg(root, "val", Path(tmp) / "out.h5", workers=workers, **options)
-        return limit, len(frames) / (time.perf_counter() - start)
-
-
-def bench_vipseg(workdir: Path, frames: int, workers: int) -> None:
-    raw, prepared = write_vipseg_trees(workdir, frames)
-    print(f"trees: {workdir}, raw {VIPSEG_RAW_SIZE[1]}x{VIPSEG_RAW_SIZE[0]} and 720p, "
-          f"{2 * frames} annotated frames")  # fmt: skip
-    report("prepared", *vipseg_fps(prepared, "panomasksRGB", workers), workers)
-    report("raw", *vipseg_fps(raw, "panomasks", workers), workers)
-    report("raw 720", *vipseg_fps(raw, "panomasks", workers, resize=720), workers)
-
-
-def report(name: str, limit: float, speed: float, workers: int) -> None:
+def measure(name: str, frames: list[tuple[Path, ...]], convert, workers: int) -> None:
+    """Print the decode limit, the conversion speed and their ratio, measured side by side."""
+    limit = decode_limit(frames, workers)
+    speed = conversion_speed(convert, len(frames))
     print(
-        f"{name:10s}: PNG decode {limit:6.1f} frames/s, conversion {speed:6.1f} frames/s "
-        f"with {workers} workers: {100 * speed / limit:5.1f}% of the decode limit"
+        f"{name:18s}: decode {limit:6.1f} frames/s, conversion {speed:6.1f} frames/s "
+        f"with {workers} workers: {100 * speed / limit:5.1f}% of the decode limit",
+        flush=True,
     )
 
 
@@ -141,38 +80,114 @@ def bench_cityscapes(workdir: Path, videos: int, workers: int) -> None:
         write_release(workdir, scale=32, videos=videos)
     size = Image.open(next((workdir / "val" / "cls").glob("*.png"))).size
     annotated = len(list((workdir / "val" / "cls").glob("*.png")))
-    print(f"tree: {workdir}, {size[0]}x{size[1]}, {annotated} annotated frames (+ img_all)")
+    print(f"Cityscapes-VPS: {workdir}, {size[0]}x{size[1]}, {annotated} annotated frames")
     for state in ("prepared", "raw"):
-        report(state, decode_fps(workdir, state, workers), convert_fps(workdir, state, workers),
-               workers)  # fmt: skip
+        folders = [sorted((workdir / "val" / f).glob("*.png")) for f in LABEL_FOLDERS[state]]
+        frames = list(zip(*folders, strict=True))
+        measure(f"cityscapes {state}", frames, lambda out, state=state: convert_cityscapes_vps(
+            workdir, "val", out, state, workers=workers), workers)  # fmt: skip
 
 
-def bench_kitti_step(workdir: Path, frames: int, workers: int) -> None:
-    if not (workdir / "panoptic_maps" / "val").is_dir():
-        write_kitti_tree(workdir, frames)
-    annotated = len(list((workdir / "panoptic_maps" / "val").glob("*/*.png")))
-    print(f"tree: {workdir}, {KITTI_SIZE[1]}x{KITTI_SIZE[0]}, {annotated} annotated frames")
-    report("kitti_step", step_decode_fps(workdir, workers), step_convert_fps(workdir, workers),
-           workers)  # fmt: skip
+def bench_viper(workdir: Path, videos: int, workers: int) -> None:
+    sequences = tuple(f"{i + 1:03d}" for i in range(videos))
+    if not (workdir / "val" / "inst").is_dir():
+        viper_fixtures.write_viper_tree(
+            workdir, "val", sequences, range(10, 10 * 13), VIPER_SIZE, 10, with_unlabelled=False
+        )
+    frames = list(zip(*(sorted((workdir / "val" / f).glob("*/*.png")) for f in ("cls", "inst")),
+                      strict=True))  # fmt: skip
+    print(f"VIPER: {workdir}, {VIPER_SIZE[1]}x{VIPER_SIZE[0]}, {len(frames)} annotated frames")
+    measure("viper", frames, lambda out: convert_viper(workdir, "val", out, workers=workers),
+            workers)  # fmt: skip
+
+
+def write_step_tree(root: Path, dataset: str, size: tuple[int, int], frames: int) -> None:
+    """Two sequences of the test suite's STEP scene at ``size``, every frame labelled."""
+    if dataset == "kitti_step":
+        things = {step_fixtures.KITTI["person"], step_fixtures.KITTI["car"]}
+        layers, split, suffix, seqs = step_fixtures.kitti_layers, "val", ".png", ("0002", "0006")
+    else:
+        things = {step_fixtures.MOT["person"]}
+        layers, split, suffix, seqs = step_fixtures.mot_layers, "train", ".jpg", ("0002", "0009")
+    for s, seq in enumerate(seqs):
+        step_fixtures.write_sequence(
+            root, split, seq, size, range(1, frames + 1), layers, suffix, True, things, s
+        )
+
+
+def bench_step(workdir: Path, dataset: str, frames: int, workers: int) -> None:
+    size, split = (KITTI_SIZE, "val") if dataset == "kitti_step" else (MOT_SIZE, "train")
+    if not (workdir / "panoptic_maps" / split).is_dir():
+        write_step_tree(workdir, dataset, size, frames)
+    pngs = [(p,) for p in sorted((workdir / "panoptic_maps" / split).glob("*/*.png"))]
+    print(f"{dataset}: {workdir}, {size[1]}x{size[0]}, {len(pngs)} annotated frames")
+    measure(dataset, pngs, lambda out: convert_step(dataset, workdir, split, out,
+            workers=workers), workers)  # fmt: skip
+
+
+def write_vipseg_trees(root: Path, videos: int, frames: int) -> tuple[Path, Path]:
+    """A raw 1080p VIPSeg release (the test scene enlarged) and its official 720p preparation."""
+    raw, prepared = root / "VIPSeg", root / "VIPSeg_720P"
+    if (prepared / "panoptic_gt_VIPSeg_val.json").is_file():
+        return raw, prepared
+    h, w = vipseg_fixtures.H, vipseg_fixtures.W
+    scale = np.ones((-(-VIPSEG_RAW_SIZE[0] // h), -(-VIPSEG_RAW_SIZE[1] // w)))
+    names = ("12_abcDEF-_01", "3_Zz9-x_Yq", *(f"{100 + i}_v" for i in range(videos - 2)))
+    masks = {
+        video: {
+            f"{1 + 5 * t:08d}": np.kron(vipseg_fixtures.raw_mask(video, t % 9), scale)[
+                : VIPSEG_RAW_SIZE[0], : VIPSEG_RAW_SIZE[1]
+            ].astype(np.uint16)
+            for t in range(frames)
+        }
+        for video in names[:videos]
+    }
+    vipseg_fixtures.write_raw(raw, masks, {"val": list(masks), "train": [], "test": []})
+    vipseg_fixtures.prepare_720p(raw, prepared)
+    return raw, prepared
+
+
+def bench_vipseg(workdir: Path, videos: int, frames: int, workers: int) -> None:
+    raw, prepared = write_vipseg_trees(workdir, videos, frames)
+    print(f"VIPSeg: {workdir}, raw {VIPSEG_RAW_SIZE[1]}x{VIPSEG_RAW_SIZE[0]} and 720p, "
+          f"{videos * frames} annotated frames")  # fmt: skip
+    masks = [(p,) for p in sorted((prepared / "panomasksRGB").glob("*/*.png"))]
+    measure("vipseg prepared", masks, lambda out: convert_vipseg(prepared, "val", out,
+            workers=workers), workers)  # fmt: skip
+    masks = [(p,) for p in sorted((raw / "panomasks").glob("*/*.png"))]
+    measure("vipseg raw", masks, lambda out: convert_vipseg(raw, "val", out, workers=workers),
+            workers)  # fmt: skip
+    # --resize re-encodes every image (bilinear, as change2_720p.py): the limit decodes them too.
+    with_images = [(m, raw / "imgs" / m.parent.name / f"{m.stem}.jpg") for (m,) in masks]
+    measure("vipseg raw 720", with_images, lambda out: convert_vipseg(raw, "val", out,
+            resize=720, workers=workers), workers)  # fmt: skip
+
+
+DATASETS = ("cityscapes_vps", "viper", "vipseg", "kitti_step", "motchallenge_step")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument(
-        "--dataset", choices=("all", "cityscapes_vps", "kitti_step", "vipseg"), default="all"
-    )
+    parser.add_argument("--dataset", choices=("all", *DATASETS), default="all")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--videos", type=int, default=10, help="videos in the tree (6 labels each)")
-    parser.add_argument("--step-frames", type=int, default=60, help="frames per KITTI sequence")
+    parser.add_argument("--videos", type=int, default=10, help="Cityscapes-VPS videos (6 labels)")
+    parser.add_argument("--viper-videos", type=int, default=4, help="VIPER sequences (12 labels)")
+    parser.add_argument("--step-frames", type=int, default=40, help="frames per STEP sequence")
+    parser.add_argument("--vipseg-videos", type=int, default=6, help="VIPSeg videos")
     parser.add_argument("--vipseg-frames", type=int, default=20, help="frames per VIPSeg video")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vpsbench-convert"))
     args = parser.parse_args()
-    if args.dataset in ("all", "cityscapes_vps"):
-        bench_cityscapes(args.workdir, args.videos, args.workers)
-    if args.dataset in ("all", "kitti_step"):
-        bench_kitti_step(args.workdir / "kitti_step", args.step_frames, args.workers)
-    if args.dataset in ("all", "vipseg"):
-        bench_vipseg(args.workdir / "vipseg", args.vipseg_frames, args.workers)
+    chosen = DATASETS if args.dataset == "all" else (args.dataset,)
+    for dataset in chosen:
+        if dataset == "cityscapes_vps":
+            bench_cityscapes(args.workdir, args.videos, args.workers)
+        elif dataset == "viper":
+            bench_viper(args.workdir / "viper", args.viper_videos, args.workers)
+        elif dataset == "vipseg":
+            bench_vipseg(args.workdir / "vipseg6", args.vipseg_videos, args.vipseg_frames,
+                         args.workers)  # fmt: skip
+        else:
+            bench_step(args.workdir / dataset, dataset, args.step_frames, args.workers)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from vpsbench_converters.common import (
     ConversionError,
     DecodedFrame,
     FramePlan,
+    RunMap,
     SplitPlan,
     VideoPlan,
     image_size,
@@ -389,7 +390,7 @@ def decode_prepared(task: PreparedTask) -> DecodedFrame:
     if not known.all():
         missing = np.unique(run_ids[~known])[:5].tolist()
         raise ConversionError(f"{task.png.name}: PNG ids {missing} are not in its segments_info")
-    pan = np.repeat(values[order][pos].astype(np.int32), lengths).reshape(ids.shape)
+    pan = RunMap(ids.shape, lengths, values[order][pos])
     return DecodedFrame(pan, read_bytes(task.image), objects)
 
 
@@ -438,7 +439,7 @@ def decode_raw(task: RawTask) -> DecodedFrame:
         coded = code_of_index[index]
         pan = np.where(coded > 0, -coded, pan)
         objects = {code: (f"inst:{key}", key // DIVISOR) for key, code in codes.items()}
-    pan = np.repeat(pan.astype(np.int32), lengths).reshape(colour.shape)
+    pan = RunMap(colour.shape, lengths, pan)
     return DecodedFrame(pan, read_bytes(task.image), objects)
 
 

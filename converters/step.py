@@ -43,6 +43,7 @@ from vpsbench_converters.common import (
     ConversionError,
     DecodedFrame,
     FramePlan,
+    RunMap,
     SplitPlan,
     VideoPlan,
     image_size,
@@ -282,7 +283,7 @@ def plan_step(dataset: Dataset, root: Path, split: str, labels_only: bool = Fals
 # --- decoding (runs in worker processes) ---------------------------------------------------------
 
 
-def decode_labels(task: StepTask) -> tuple[np.ndarray, dict[int, tuple[str, int]]]:
+def decode_labels(task: StepTask) -> tuple[RunMap, dict[int, tuple[str, int]]]:
     """The panoptic map of one frame with object codes (see ``DecodedFrame``)."""
     assert task.label is not None
     try:
@@ -305,7 +306,7 @@ def decode_labels(task: StepTask) -> tuple[np.ndarray, dict[int, tuple[str, int]
     for code, index in enumerate(np.flatnonzero(is_object).tolist(), start=1):
         out[index] = -code
         objects[code] = (f"{int(semantic[index])}:{int(instance[index])}", int(semantic[index]))
-    panoptic = np.repeat(out[inverse].astype(np.int32), lengths).reshape(rgb.shape[:2])
+    panoptic = RunMap(rgb.shape[:2], lengths, out[inverse])
     return panoptic, objects
 
 

@@ -41,6 +41,7 @@ from vpsbench_converters.common import (
     ConversionError,
     DecodedFrame,
     FramePlan,
+    RunMap,
     SplitPlan,
     VideoPlan,
     image_size,
@@ -362,7 +363,7 @@ def read_label(path: Path, modes: tuple[str, ...], size: tuple[int, int]) -> np.
 
 def decode_labels(
     cls_path: Path, inst_path: Path, size: tuple[int, int]
-) -> tuple[np.ndarray, dict[int, tuple[str, int]]]:
+) -> tuple[RunMap, dict[int, tuple[str, int]]]:
     """Fuse ``cls`` and ``inst`` into a panoptic map with object codes (see decode_viper_frame)."""
     cls = read_label(cls_path, ("P", "L"), size)  # palette index = raw class id
     rgb = read_label(inst_path, ("RGB", "RGBA"), size)
@@ -381,7 +382,7 @@ def decode_labels(
         for code, key in enumerate(distinct.tolist(), start=1):
             raw, ident = divmod(key, 65536)
             objects[code] = (f"{raw}:{ident}", viper.RAW_TO_VPS[raw])
-    panoptic = np.repeat(values.astype(np.int32), lengths).reshape(cls.shape)
+    panoptic = RunMap(cls.shape, lengths, values)
     return panoptic, objects
 
 

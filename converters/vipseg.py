@@ -36,6 +36,7 @@ from vpsbench_converters.common import (
     ConversionError,
     DecodedFrame,
     FramePlan,
+    RunMap,
     SplitPlan,
     VideoPlan,
     image_size,
@@ -440,13 +441,14 @@ def decode_prepared(task: PreparedTask) -> DecodedFrame:
                 f"{where}: segment {seg_id} has area {json_area} in the JSON and {area[row]} "
                 "pixels in the PNG"
             )
-    pan = np.repeat(values[order][pos].astype(np.int32), lengths).reshape(ids.shape)
+    pan = RunMap(ids.shape, lengths, values[order][pos])
     listing = tuple(dict.fromkeys(int(v) for v in values[1:]))
     return DecodedFrame(pan, read_bytes(task.image), objects, listing)
 
 
 def raw_values(mask: np.ndarray, void_200: bool, where: str) -> tuple:
-    """Distinct raw values -> (panoptic value or -object code, objects), as the official script.
+    """Distinct raw values of ``mask`` (or of its runs' values: the same set, far fewer) ->
+    (panoptic value or -object code, objects), as the official script.
 
     Values are taken in ascending order, the order ``create_panoptic_video_labels.py`` lists
     their segments in; stuff values of one class become one segment (the script gives every
@@ -491,9 +493,9 @@ def decode_raw(task: RawTask) -> DecodedFrame:
         mode = "L" if mask.dtype == np.uint8 else "I;16"
         mask = resize_mask(mask, task.size, task.nearest, mode)
     lengths, (run_raw,) = runs(mask)
-    raw, values, objects = raw_values(mask, task.void_200, where)
+    raw, values, objects = raw_values(run_raw, task.void_200, where)
     run_values = values[np.searchsorted(raw, run_raw.astype(np.int64))]
-    pan = np.repeat(run_values.astype(np.int32), lengths).reshape(mask.shape)
+    pan = RunMap(mask.shape, lengths, run_values)
     listing = tuple(dict.fromkeys(int(v) for v in values if v != VOID))
     return DecodedFrame(pan, image, objects, listing)
 

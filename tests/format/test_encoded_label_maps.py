@@ -31,3 +31,32 @@ def test_encoded_map_of_wrong_shape_is_refused(tmp_path):
             with w.video("0001", 6, 8) as video:
                 video.add_frame("f0", 0, encode_label_map(np.zeros((5, 8), np.int32)))
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("codec", ["isal", "zlib"])
+def test_either_deflate_codec_reads_back_through_hdf5s_filter(tmp_path, monkeypatch, codec):
+    # ISA-L is the default codec and zlib the fallback: both must give chunks HDF5 decodes.
+    import zlib
+
+    from vpsbench.format import writer
+
+    isal_zlib = pytest.importorskip("isal.isal_zlib")
+    monkeypatch.setattr(writer, "_DEFLATE", isal_zlib if codec == "isal" else zlib)
+    rng = np.random.default_rng(1)
+    maps = [
+        rng.choice([0, 2**31 - 1, 13_001, 255_000, -5], (40, 70)).astype(np.int32)
+        for _ in range(2)
+    ]
+    info = FileInfo(kind="groundtruth", dataset="toy", split="val")
+    with VPSWriter(tmp_path / "f.h5", info, TOY_CATEGORIES, CITYSCAPES_VPS_PROTOCOL) as w:
+        with w.video("0001", 40, 70) as video:
+            video.add_frame("f0", 0, maps[0])  # a plain array goes through the same codec
+            video.add_frame("f1", 1, encode_label_map(maps[1]))
+    with VPSFile(tmp_path / "f.h5") as f:
+        np.testing.assert_array_equal(f.video("0001").load_panoptic(), np.stack(maps))
+
+
+def test_isal_is_the_default_codec():
+    from vpsbench.format.writer import deflate_codec
+
+    assert deflate_codec().__name__ == "isal.isal_zlib"

@@ -38,11 +38,27 @@ class EncodedLabelMap:
     chunk: bytes
 
 
+def deflate_codec():
+    """The zlib-compatible compressor of label-map chunks: ISA-L when installed, else zlib.
+
+    Any zlib stream is a valid chunk for HDF5's deflate filter. ISA-L's level 1 compresses a
+    720p map in ~0.4 ms against zlib's ~9 ms, and to a smaller chunk (docs/FORMAT.md).
+    """
+    try:
+        from isal import isal_zlib
+    except ImportError:  # isal is a dependency, but the format must not need it
+        return zlib
+    return isal_zlib
+
+
+_DEFLATE = deflate_codec()
+
+
 def encode_label_map(panoptic: np.ndarray) -> EncodedLabelMap:
-    """Compress an int32 label map exactly as the default deflate filter would."""
+    """Compress an int32 label map into one chunk for HDF5's deflate filter (level 1)."""
     panoptic = np.ascontiguousarray(panoptic, dtype="<i4")
     return EncodedLabelMap(
-        panoptic.shape, zlib.compress(panoptic.tobytes(), DEFAULT_COMPRESSION_OPTS)
+        panoptic.shape, _DEFLATE.compress(panoptic.tobytes(), DEFAULT_COMPRESSION_OPTS)
     )
 
 
@@ -152,6 +168,12 @@ class VideoWriter:
         self._check_shape(panoptic.shape, stem)
         if not np.issubdtype(panoptic.dtype, np.integer):
             raise TypeError(f"frame {stem!r}: panoptic map must be integer, got {panoptic.dtype}")
+        if (self._compression, self._compression_opts) == (
+            DEFAULT_COMPRESSION,
+            DEFAULT_COMPRESSION_OPTS,
+        ):  # the faster codec of encode_label_map, same chunk layout
+            self._append_encoded(encode_label_map(panoptic), stem)
+            return
         self._ensure_panoptic()
         n = self._num_annotated
         self._panoptic.resize(n + 1, axis=0)
