@@ -36,8 +36,7 @@ from vpsbench.io.step_png import (
     StepPngError,
     check_header,
     check_step_values,
-    pack_rgb,
-    read_step_rgb,
+    read_step_png,
 )
 from vpsbench_converters.common import (
     ConversionError,
@@ -287,12 +286,12 @@ def decode_labels(task: StepTask) -> tuple[RunMap, dict[int, tuple[str, int]]]:
     """The panoptic map of one frame with object codes (see ``DecodedFrame``)."""
     assert task.label is not None
     try:
-        rgb = read_step_rgb(task.label, task.label_name, task.size, against="its sequence")
+        packed = read_step_png(task.label, task.label_name, task.size, against="its sequence")
     except StepPngError as err:
         raise ConversionError(str(err)) from err
-    # Per-pixel work on runs: the channels are compared, only the run values are packed.
-    lengths, channels = runs(rgb[..., 0], rgb[..., 1], rgb[..., 2])
-    values, inverse = np.unique(pack_rgb(np.stack(channels, axis=-1)), return_inverse=True)
+    # Per-pixel work on runs: only the run values are looked at.
+    lengths, (run_values,) = runs(packed)
+    values, inverse = np.unique(run_values, return_inverse=True)
     try:
         check_step_values(values, task.category_ids, task.thing_ids, task.label_name)
     except StepPngError as err:
@@ -306,7 +305,7 @@ def decode_labels(task: StepTask) -> tuple[RunMap, dict[int, tuple[str, int]]]:
     for code, index in enumerate(np.flatnonzero(is_object).tolist(), start=1):
         out[index] = -code
         objects[code] = (f"{int(semantic[index])}:{int(instance[index])}", int(semantic[index]))
-    panoptic = RunMap(rgb.shape[:2], lengths, out[inverse])
+    panoptic = RunMap(packed.shape, lengths, out[inverse])
     return panoptic, objects
 
 

@@ -137,31 +137,25 @@ def read_step_png(
     against: str = "the GT frame",
 ) -> np.ndarray:
     """Decode a STEP PNG to packed values (int32), refusing a bad header before decoding."""
-    return pack_rgb(read_step_rgb(path, where, size, max_pixels, against))
-
-
-def read_step_rgb(
-    path: Path,
-    where: str,
-    size: tuple[int, int] | None = None,
-    max_pixels: int = SubmissionLimits.max_pixels,
-    against: str = "the GT frame",
-) -> np.ndarray:
-    """Decode a STEP PNG to its (H, W, 3) uint8 pixels, refusing a bad header before decoding."""
     check_header(path, where, size, max_pixels, against)
     try:
         # Pillow's bomb warning would print above our one-line error; make it the refusal.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path, formats=["PNG"]) as img:
-                rgb = np.asarray(img)
+                if img.mode != "RGB":  # the header said RGB; guard what was decoded
+                    raise StepPngError(f"{where} decodes to mode {img.mode}, not an RGB image")
+                width, height = img.size
+                # Packed B, G, R, 0 bytes read as little-endian uint32 are R << 16 | G << 8 | B
+                # (``pack_rgb``) without a pass over the pixels: 2-3x faster than packing the
+                # (H, W, 3) array.
+                packed = img.tobytes("raw", "BGRX")
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
         raise StepPngError(f"{where}: refusing a possible decompression bomb ({err})") from err
     except (OSError, SyntaxError, ValueError, zlib.error) as err:
         raise StepPngError(f"{where} cannot be decoded as PNG (truncated?): {err}") from err
-    if rgb.ndim != 3 or rgb.shape[2] != 3:  # the header said RGB; guard what was decoded
-        raise StepPngError(f"{where} decodes to shape {rgb.shape}, not an RGB image")
-    return rgb
+    values = np.frombuffer(packed, "<u4").reshape(height, width) & np.uint32(0xFFFFFF)
+    return values.view(np.int32)
 
 
 def write_step_png(path: Path, packed: np.ndarray) -> None:
