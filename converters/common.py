@@ -200,10 +200,16 @@ def runs(*arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     return np.diff(starts, append=flat[0].size), [f[starts] for f in flat]
 
 
-def read_rgb_ids(path: Path) -> np.ndarray:
-    """Decode an RGB(A) PNG straight to colour ids ``R + 256 G + 65536 B`` (uint32)."""
+def read_rgb_ids(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode an RGB(A) PNG straight to colour ids ``R + 256 G + 65536 B`` (uint32), refusing
+    another size (``read_png``'s message) or mode."""
     try:
         with Image.open(path) as img:
+            if size is not None and img.size != (size[1], size[0]):
+                raise ConversionError(
+                    f"{path.name} is {img.size[0]}x{img.size[1]}, other frames of this video are "
+                    f"{size[1]}x{size[0]}"
+                )
             if img.mode not in ("RGB", "RGBA"):
                 raise ConversionError(f"{path.name} has PNG mode {img.mode}; expected RGB")
             width, height = img.size

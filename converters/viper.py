@@ -46,6 +46,7 @@ from vpsbench_converters.common import (
     VideoPlan,
     image_size,
     read_png,
+    read_rgb_ids,
     runs,
     write_split,
 )
@@ -353,9 +354,11 @@ CLASS_VALUE, IS_THING = _lookup_tables()
 
 
 def read_label(path: Path, modes: tuple[str, ...], size: tuple[int, int]) -> np.ndarray:
-    """``read_png`` with the modality and sequence folder in the message (cls and inst share
-    file names)."""
+    """``read_png`` (RGB: ``read_rgb_ids``) with the modality and sequence folder in the message
+    (cls and inst share file names)."""
     try:
+        if "RGB" in modes:
+            return read_rgb_ids(path, size)
         return read_png(path, modes, size)
     except ConversionError as err:
         raise ConversionError(f"{path.parent.parent.name}/{path.parent.name}/{err}") from err
@@ -366,10 +369,11 @@ def decode_labels(
 ) -> tuple[RunMap, dict[int, tuple[str, int]]]:
     """Fuse ``cls`` and ``inst`` into a panoptic map with object codes (see decode_viper_frame)."""
     cls = read_label(cls_path, ("P", "L"), size)  # palette index = raw class id
-    rgb = read_label(inst_path, ("RGB", "RGBA"), size)
-    raw_r = rgb[..., 0]
-    inst_id = rgb[..., 1].astype(np.int64) * 256 + rgb[..., 2]
-    lengths, (run_cls, run_r, run_id) = runs(cls, raw_r, inst_id)
+    colour = read_label(inst_path, ("RGB", "RGBA"), size)  # R + 256 G + 65536 B
+    lengths, (run_cls, run_colour) = runs(cls, colour)
+    run_colour = run_colour.astype(np.int64)
+    run_r = run_colour & 0xFF
+    run_id = (run_colour >> 8 & 0xFF) * 256 + (run_colour >> 16)
     # inst is trusted where it names an evaluated thing class; cls decides everywhere else.
     thing = IS_THING[run_r]
     values = np.where(thing, CLASS_VALUE[run_r], CLASS_VALUE[run_cls])
