@@ -40,3 +40,34 @@ def test_table_means_over_seeds_and_plot(tmp_path):
     assert text.rstrip().endswith("s0: 50.0, s1: 54.0 |")
     table.plot(found, tmp_path / "plot.png")
     assert (tmp_path / "plot.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_entries_give_each_recorded_seed_and_local_runs_win(tmp_path):
+    table = load_script()
+    entries = tmp_path / "entries"
+    entries.mkdir()
+    two_runs = {
+        "metrics": {},
+        "source": {
+            "runs": [
+                {"seed": 0, "metrics": summary(50.0, 10)},
+                {"seed": 1, "metrics": summary(54.0, 13)},
+            ]
+        },
+    }
+    one_run = {"metrics": summary(60.0, 4), "source": {"seed": 0}}
+    (entries / "vpsnet-track-synthetic-tiny-synthetic-val-hard.json").write_text(
+        json.dumps(two_runs)
+    )
+    (entries / "vpsnet-image-synthetic-tiny-synthetic-val.json").write_text(json.dumps(one_run))
+    (entries / "vpsnet-fusetrack-cityscapes-vps-val.json").write_text("{}")  # not synthetic
+    found = table.load_entries(entries)
+    assert sorted(found) == ["hard", "standard"]
+    assert sorted(found["hard"]["track"]) == [0, 1]
+    assert found["standard"]["image"][0]["vpq"]["all"] == 60.0
+    local = tmp_path / "runs" / "hard_s1"
+    local.mkdir(parents=True)
+    (local / "track.json").write_text(json.dumps(summary(58.0, 2)))
+    both = table.merged(found, table.load_runs(tmp_path / "runs"))
+    assert both["hard"]["track"][1]["vpq"]["all"] == 58.0  # the local run wins
+    assert both["hard"]["track"][0]["vpq"]["all"] == 50.0
