@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
-import multiprocessing
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from tqdm import tqdm
 
 from vpsbench.format import Category, FileInfo, Protocol, Track, VPSWriter
 from vpsbench.format.writer import EncodedLabelMap, encode_label_map
+from vpsbench.parallel import worker_context
 
 
 class ConversionError(ValueError):
@@ -321,8 +321,7 @@ def encoded_videos(
     if workers <= 1:
         yield from map(task, plan.videos)
         return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    context = worker_context([__name__, decode.__module__])
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
         # Bounded look-ahead: a couple of videos per worker in flight (bounded memory).
         window = 2 * workers
