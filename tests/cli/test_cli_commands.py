@@ -81,3 +81,25 @@ def test_info_text_and_json(capsys, toy_gt):
     assert summary["videos"] == 2 and summary["annotated_frames"] == 6
     assert summary["thing_categories"] == ["person", "car"]
     assert summary["bytes_panoptic"] > 0 and summary["bytes_images"] > 0
+
+
+def test_validate_counts_problems_in_words_and_names_each_file_once(capsys, tmp_path, toy_gt):
+    with h5py.File(toy_gt, "r+") as f:
+        f["videos/0001/panoptic"][0, 0, 0] = 7000
+    code, out, _ = run(capsys, "validate", str(toy_gt))
+    assert code == 1 and out.splitlines()[-1] == "toy_gt.h5: INVALID (1 problem)"
+    pred = write_toy(tmp_path / "pred.h5", kind="prediction")
+    code, out, _ = run(capsys, "validate", str(pred), str(write_toy(tmp_path / "gt2.h5")))
+    assert code == 1
+    assert out.splitlines() == [
+        "pred.h5:/: [pair] the first file must be ground truth, this is a prediction file",
+        "gt2.h5:/: [pair] the second file must be a prediction, this is a groundtruth file",
+        "pred.h5 + gt2.h5: INVALID (2 problems)",
+    ]
+
+
+def test_info_counts_the_image_bytes(capsys, toy_gt):
+    with h5py.File(toy_gt, "r") as f:
+        images = sum(len(f[f"videos/{v}/images"][i]) for v in ("0001", "0002") for i in range(6))
+    code, out, _ = run(capsys, "info", str(toy_gt), "--json")
+    assert code == 0 and json.loads(out)["bytes_images"] == images

@@ -63,7 +63,8 @@ def validate_paths(gt: Path, pred: Path | None, show_progress: bool) -> list:
         problems += [(path, p) for p in found]
     if pred and not problems:
         with VPSFile(gt) as g, VPSFile(pred) as p:
-            problems += [(pred, problem) for problem in validate_pair(g, p)]
+            # A pair problem is the prediction's unless it names the file it is in.
+            problems += [(Path(q.file or pred), q) for q in validate_pair(g, p)]
     return problems
 
 
@@ -82,10 +83,21 @@ def run_validate(args: argparse.Namespace) -> int:
         print(f"{path.name}:{problem}")
     names = " + ".join(p.name for p in (args.file, args.pred) if p)
     if problems:
-        print(f"{names}: INVALID ({len(problems)} problems)")
+        print(f"{names}: INVALID ({count(len(problems), 'problem')})")
         return 1
     print(f"{names}: valid")
     return 0
+
+
+def count(n: int, noun: str) -> str:
+    """``1 problem``, ``2 problems``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def image_bytes(dataset) -> int:
+    """Bytes of the encoded images of a video. They are variable-length entries, kept outside
+    the dataset's own storage (which holds only a reference per entry), so each is read."""
+    return sum(len(dataset[i]) for i in range(dataset.shape[0]))
 
 
 def file_summary(path: Path) -> dict:
@@ -100,9 +112,10 @@ def file_summary(path: Path) -> dict:
         storage = {"panoptic": 0, "images": 0}
         for video in f:
             group = f.h5[schema.VIDEOS][video.video_id]
-            for key in storage:
-                if key in group:
-                    storage[key] += group[key].id.get_storage_size()
+            if schema.PANOPTIC in group:
+                storage["panoptic"] += group[schema.PANOPTIC].id.get_storage_size()
+            if schema.IMAGES in group:
+                storage["images"] += image_bytes(group[schema.IMAGES])
         info = f.info
         summary = {
             "file": str(path),

@@ -156,6 +156,17 @@ class Frame:
     panoptic: np.ndarray | None
     image_bytes: bytes | None
 
+    def __repr__(self) -> str:
+        """One line: the map's shape and the image's size, never their contents."""
+        pan = self.panoptic
+        pan = "None" if pan is None else f"{pan.dtype}{list(pan.shape)}"
+        image = "None" if self.image_bytes is None else f"<{len(self.image_bytes)} bytes>"
+        return (
+            f"Frame({self.video_id!r}, index={self.index}, stem={self.stem!r}, "
+            f"source_frame={self.source_frame}, annotated={self.annotated}, panoptic={pan}, "
+            f"image={image})"
+        )
+
 
 class Video:
     """Lazy view of one video group: nothing but the frame table is read until asked."""

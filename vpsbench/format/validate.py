@@ -42,11 +42,13 @@ PREDICTION_ROOT_ATTRS = ("gt_dataset", "gt_split", "gt_file", "gt_content_id")
 
 @dataclass(frozen=True)
 class Problem:
-    """One violation of the contract: which check, where in the file, and what is wrong."""
+    """One violation of the contract: which check, where in the file, and what is wrong;
+    ``file``: which of the two files of ``validate_pair`` (empty: the file checked)."""
 
     check: str
     location: str
     message: str
+    file: str = ""
 
     def __str__(self) -> str:
         return f"{self.location}: [{self.check}] {self.message}"
@@ -416,9 +418,11 @@ def validate_pair(gt: VPSFile, pred: VPSFile) -> list[Problem]:
     """Check that a prediction file predicts this GT: same categories, frames and sizes."""
     problems = []
     if gt.info.kind != schema.KIND_GROUNDTRUTH:
-        problems.append(Problem("pair", str(gt.path), "the first file must be ground truth"))
+        message = f"the first file must be ground truth, this is a {gt.info.kind} file"
+        problems.append(Problem("pair", "/", message, str(gt.path)))
     if pred.info.kind != schema.KIND_PREDICTION:
-        problems.append(Problem("pair", str(pred.path), "the second file must be a prediction"))
+        message = f"the second file must be a prediction, this is a {pred.info.kind} file"
+        problems.append(Problem("pair", "/", message, str(pred.path)))
     if problems:
         return problems
     ref = pred.info.predicts
