@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vpsbench.cli.common import add_command
+from vpsbench.cli.common import add_command, add_workers_option
 
 CONVERT_HELP = """
 Converts a dataset release, as it lies on disk, into one unified HDF5 file per split.
@@ -65,67 +65,136 @@ example:
 """
 
 
+CONVERT_DETAILS = {
+    "cityscapes_vps": """
+Reads ROOT/panoptic_gt_<split>_city_vps.json + <split>/panoptic_video/ (the official
+preparation), or the raw <split>/cls/ + <split>/inst/ labels, with the images of <split>/img/
+and, if present, <split>/img_all/. The test split (images only) becomes a file without labels.
+
+example:
+  vpsbench convert cityscapes_vps data/cityscapes_vps --split val -o cityscapes_vps_val.h5
+  vpsbench convert cityscapes-vps data/cityscapes_vps --split train -o train.h5 --labels raw
+""",
+    "viper": """
+Reads the raw release ROOT/<split>/img|cls|inst/SSS/SSS_FFFFF.* and maps it to the 23 VPS
+classes; one video per sequence unless --frames-per-video cuts them.
+
+example:
+  vpsbench convert viper data/viper --split val -o viper_val.h5
+  vpsbench convert viper data/viper --split val -o viper_val.h5 --sequence-list day.txt \\
+      --frames-per-video 60
+""",
+    "vipseg": """
+Reads the prepared VIPSeg_720P/ folder (panomasksRGB/ + panoptic_gt_VIPSeg_<split>.json, what
+the official numbers are computed on) or the raw VIPSeg/ release (imgs/, 16-bit panomasks/,
+<split>.txt); --resize 720 prepares the raw one exactly as the official change2_720p.py does.
+
+example:
+  vpsbench convert vipseg data/VIPSeg_720P --split val -o vipseg_val.h5
+  vpsbench convert vipseg data/VIPSeg --split val --resize 720 -o vipseg_val.h5
+""",
+    "kitti_step": """
+Reads a KITTI-STEP root as deeplab2's setup guide lays it out (images/<split>/SSSS/FFFFFF.png +
+panoptic_maps/<split>/SSSS/FFFFFF.png, R = class, 256 G + B = track id), one video per
+sequence. The test split (images only) becomes a file without labels.
+
+example:
+  vpsbench convert kitti_step data/kitti-step --split val -o kitti_step_val.h5
+""",
+    "motchallenge_step": """
+Reads a MOTChallenge-STEP root laid out as KITTI-STEP's (JPEG frames), one video per sequence.
+Its val split is sequence 0002, read from train/ when there is no val/.
+
+example:
+  vpsbench convert motchallenge_step data/motchallenge-step --split val -o mots_val.h5
+""",
+}
+
+EXPORT_DETAILS = {
+    "cityscapes_vps": """
+A ground-truth file becomes panoptic_gt_<split>_city_vps.json + <split>/panoptic_video/*.png
+(+ img/, img_all/ images); a prediction file becomes an official submission, pred.json +
+pan_pred/*.png, in the order the official scorer expects (--zip: also submission.zip).
+
+example:
+  vpsbench export cityscapes_vps cityscapes_vps_val.h5 out/
+  vpsbench export cityscapes-vps pred.h5 submit/ --gt cityscapes_vps_val.h5 --zip
+""",
+    "vipseg": """
+A ground-truth file becomes the prepared VIPSeg_720P/ layout (panomasksRGB/<video>/,
+panoptic_gt_VIPSeg_<split>.json, <split>.txt, images/); a prediction file becomes pred.json +
+pan_pred/<video>/<frame>.png, what VIPSeg's eval_vpq_vspw.py reads (--zip: submission.zip).
+
+example:
+  vpsbench export vipseg vipseg_val.h5 out/
+  vpsbench export vipseg pred.h5 submit/ --gt vipseg_val.h5 --zip
+""",
+    "kitti_step": """
+A ground-truth file becomes the release layout under OUT (images/<split>/SSSS/ +
+panoptic_maps/<split>/SSSS/); a prediction file becomes OUT/SSSS/FFFFFF.png (R = class,
+256 G + B = instance), which 'vpsbench eval --pred OUT' scores. OUT must be new or empty.
+
+example:
+  vpsbench export kitti_step kitti_step_val.h5 out/
+  vpsbench export kitti_step pred.h5 pred_png/ --gt kitti_step_val.h5
+""",
+    "motchallenge_step": """
+A ground-truth file becomes the release layout under OUT (images/<split>/SSSS/ +
+panoptic_maps/<split>/SSSS/); a prediction file becomes OUT/SSSS/FFFFFF.png (R = class,
+256 G + B = instance), which 'vpsbench eval --pred OUT' scores. OUT must be new or empty.
+
+example:
+  vpsbench export motchallenge_step pred.h5 pred_png/ --gt mots_val.h5
+""",
+}
+
+SUBMISSION_DETAILS = """
+Writes an official Cityscapes-VPS submission as a unified prediction file that scores exactly
+as the submission: each thing colour id becomes one instance id of its video (tube_identity
+"instance"), whatever category a frame gives it.
+
+example:
+  vpsbench convert submission submission.zip --gt cityscapes_vps_val.h5 -o pred.h5
+"""
+
+# Spellings accepted besides the canonical names.
+ALIASES = {
+    "cityscapes_vps": ["cityscapes-vps"],
+    "vipseg": ["VIPSeg"],
+    "kitti_step": ["kitti-step"],
+    "motchallenge_step": ["motchallenge-step"],
+}
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the convert and export subcommands."""
+    """Add the convert and export subcommands, and the conversion options of ``eval``."""
     p = add_command(
         subparsers, "convert", "convert a dataset release to a unified file", CONVERT_HELP
     )
     datasets = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
 
-    city = datasets.add_parser(
-        "cityscapes_vps", aliases=["cityscapes-vps"], help="Cityscapes-VPS root -> unified file"
-    )
-    add_common(city)
-    city.add_argument(
-        "--labels",
-        choices=("auto", "prepared", "raw"),
-        default="auto",
-        help="which label state to read (default: prepared when present, else raw)",
-    )
+    def convert_command(name: str, title: str) -> argparse.ArgumentParser:
+        parser = add_command(
+            datasets, name, f"{title} root -> unified file", CONVERT_DETAILS[name],
+            ALIASES.get(name, ()),
+        )  # fmt: skip
+        add_common(parser)
+        return parser
+
+    city = convert_command("cityscapes_vps", "Cityscapes-VPS")
+    add_cityscapes_options(city)
     city.set_defaults(run=run_convert_cityscapes)
-
-    viper = datasets.add_parser("viper", help="raw VIPER root -> unified file")
-    add_common(viper)
-    viper.add_argument("--sequences", nargs="+", metavar="SSS", help="sequence ids to convert")
-    viper.add_argument("--sequence-list", type=Path, help="text file with one sequence id a line")
-    viper.add_argument(
-        "--frames-per-video",
-        type=int,
-        metavar="N",
-        help="cut sequences into videos of N labelled frames each (with the image-only frames "
-        "before them); N counts frames in an image-only split",
-    )
-    viper.add_argument(
-        "--stride",
-        type=int,
-        default=1,
-        metavar="S",
-        help="keep every S-th labelled frame (S > 1 drops the image-only frames; the public "
-        "labels are 10 source frames apart, so kept ones are 10*S apart)",
-    )
+    viper = convert_command("viper", "raw VIPER")
+    add_viper_options(viper)
     viper.set_defaults(run=run_convert_viper)
-
-    vip = datasets.add_parser("vipseg", aliases=["VIPSeg"], help="VIPSeg root -> unified file")
-    add_common(vip)
+    vip = convert_command("vipseg", "VIPSeg")
     add_vipseg_options(vip)
     vip.set_defaults(run=run_convert_vipseg)
-
     for name in STEP_DATASETS:
-        step = datasets.add_parser(
-            name, aliases=[name.replace("_", "-")], help=f"{STEP_TITLES[name]} root -> unified file"
-        )
-        add_common(step)
-        step.set_defaults(run=run_convert_step)
+        convert_command(name, STEP_TITLES[name]).set_defaults(run=run_convert_step)
 
-    sub = datasets.add_parser(
-        "submission",
-        help="official submission -> unified prediction",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Writes an official Cityscapes-VPS submission as a unified prediction file\n"
-        "that scores exactly as the submission: each thing colour id becomes one instance id\n"
-        'of its video (tube_identity "instance"), whatever category a frame gives it.\n\n'
-        "example:\n"
-        "  vpsbench convert submission submission.zip --gt cityscapes_vps_val.h5 -o pred.h5",
+    sub = add_command(
+        datasets, "submission", "official submission -> unified prediction", SUBMISSION_DETAILS
     )
     sub.add_argument("submission", type=Path, help="pred.json + pan_pred/ folder, or its zip")
     sub.add_argument("--gt", required=True, type=Path, help="the GT file it predicts")
@@ -135,30 +204,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = add_command(subparsers, "export", "write a unified file in an official layout", EXPORT_HELP)
     formats = p.add_subparsers(dest="dataset", metavar="DATASET", required=True)
-    city = formats.add_parser(
-        "cityscapes_vps", aliases=["cityscapes-vps"], help="unified file -> Cityscapes-VPS layout"
-    )
-    city.add_argument("file", type=Path, help="unified GT or prediction file")
+
+    def export_command(name: str, layout: str) -> argparse.ArgumentParser:
+        parser = add_command(
+            formats, name, f"unified file -> {layout}", EXPORT_DETAILS[name],
+            ALIASES.get(name, ()),
+        )  # fmt: skip
+        parser.add_argument("file", type=Path, help="unified GT or prediction file")
+        return parser
+
+    city = export_command("cityscapes_vps", "Cityscapes-VPS layout")
     city.add_argument("out", type=Path, help="output directory")
     city.add_argument("--gt", type=Path, help="GT file whose frame order a prediction follows")
     city.add_argument("--zip", action="store_true", help="prediction: also pack submission.zip")
     city.set_defaults(run=run_export_cityscapes)
-    vip = formats.add_parser("vipseg", aliases=["VIPSeg"], help="unified file -> VIPSeg layout")
-    vip.add_argument("file", type=Path, help="unified GT or prediction file")
+    vip = export_command("vipseg", "VIPSeg layout")
     vip.add_argument("out", type=Path, help="output directory")
     vip.add_argument("--gt", type=Path, help="GT file whose videos and frames a prediction follows")
     vip.add_argument("--zip", action="store_true", help="prediction: also pack submission.zip")
     vip.set_defaults(run=run_export_vipseg)
     for name in STEP_DATASETS:
-        step = formats.add_parser(
-            name,
-            aliases=[name.replace("_", "-")],
-            help=f"unified file -> {STEP_TITLES[name]} layout or prediction PNG directory",
-        )
-        step.add_argument("file", type=Path, help="unified GT or prediction file")
+        step = export_command(name, f"{STEP_TITLES[name]} layout or prediction PNG directory")
         step.add_argument("out", type=Path, help="output directory (new or empty)")
         step.add_argument("--gt", type=Path, help="prediction: write the GT's annotated frames")
         step.set_defaults(run=run_export_step)
+
+    if "eval" in subparsers.choices:
+        add_eval_conversion_options(subparsers.choices["eval"])
 
 
 STEP_DATASETS = ("kitti_step", "motchallenge_step")
@@ -169,37 +241,99 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root", type=Path, help="dataset root")
     parser.add_argument("--split", required=True, help="split to convert (train, val, test)")
     parser.add_argument("-o", "--out", required=True, type=Path, help="output .h5 file")
-    parser.add_argument("--workers", type=int, default=1, help="decode processes (default: 1)")
+    add_workers_option(parser, "decode processes")
     parser.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
 
 
-def add_vipseg_options(parser: argparse.ArgumentParser) -> None:
+def add_eval_conversion_options(eval_parser: argparse.ArgumentParser) -> None:
+    """The options of the converters that change the labels, for ``eval --gt ROOT --split S``
+    (a root converted on the fly then matches a file converted by hand with them). Left out,
+    they take the converter's default; ``converter_options`` names them for the core."""
+    group = eval_parser.add_argument_group(
+        "conversion of a dataset root (--gt ROOT --split S), as 'vpsbench convert DATASET'"
+    )
+    dests = add_cityscapes_options(group, "Cityscapes-VPS: ")
+    dests += add_viper_options(group, "VIPER: ")
+    dests += add_vipseg_options(group, "VIPSeg: ")
+    eval_parser.set_defaults(converter_options=tuple(dests))
+
+
+def add_cityscapes_options(parser, prefix: str | None = None) -> list[str]:
+    """Cityscapes-VPS's label option; with a ``prefix`` (for eval) its default is None, the
+    converter's. Returns the dests."""
+    parser.add_argument(
+        "--labels",
+        choices=("auto", "prepared", "raw"),
+        default=None if prefix else "auto",
+        help=f"{prefix or ''}which label state to read (default: auto, the prepared labels "
+        "when present, else raw)",
+    )
+    return ["labels"]
+
+
+def add_viper_options(parser, prefix: str | None = None) -> list[str]:
+    """VIPER's sequence and frame options (see ``add_cityscapes_options``)."""
+    prefix_text = prefix or ""
+    parser.add_argument(
+        "--sequences", nargs="+", metavar="SSS",
+        help=f"{prefix_text}sequence ids to convert (default: every sequence)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sequence-list", type=Path, metavar="FILE",
+        help=f"{prefix_text}text file with one sequence id a line (default: every sequence)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--frames-per-video",
+        type=int,
+        metavar="N",
+        help=f"{prefix_text}cut sequences into videos of N labelled frames each (with the "
+        "image-only frames before them); N counts frames in an image-only split (default: one "
+        "video per sequence)",
+    )
+    parser.add_argument(
+        "--stride",
+        type=int,
+        default=None if prefix else 1,
+        metavar="S",
+        help=f"{prefix_text}keep every S-th labelled frame (S > 1 drops the image-only frames; "
+        "the public labels are 10 source frames apart, so kept ones are 10*S apart) "
+        "(default: 1)",
+    )
+    return ["sequences", "sequence_list", "frames_per_video", "stride"]
+
+
+def add_vipseg_options(parser, prefix: str | None = None) -> list[str]:
+    """VIPSeg's layout and preparation options (see ``add_cityscapes_options``)."""
     from vpsbench_converters.vipseg import LAYOUTS, VALUE_200
     from vpsbench_converters.vipseg_720p import NEAREST_LEGACY, NEAREST_RULES
 
+    prefix_text = prefix or ""
     parser.add_argument(
-        "--layout", choices=LAYOUTS, default="auto", help="which layout ROOT holds (default: auto)"
-    )
+        "--layout", choices=LAYOUTS, default=None if prefix else "auto",
+        help=f"{prefix_text}which layout ROOT holds (default: auto)",
+    )  # fmt: skip
     parser.add_argument(
         "--resize",
         type=int,
         metavar="H",
-        help="raw release: resize to height H as change2_720p.py does (H = 720 is official)",
+        help=f"{prefix_text}raw release: resize to height H as change2_720p.py does (H = 720 "
+        "is official; default: no resize)",
     )
     parser.add_argument(
         "--mask-nearest",
         choices=NEAREST_RULES,
-        default=NEAREST_LEGACY,
-        help="with --resize: nearest-neighbour rounding of Pillow < 10.3 (default; the "
-        "circulating VIPSeg_720P copies) or of Pillow >= 10.3",
+        default=None if prefix else NEAREST_LEGACY,
+        help=f"{prefix_text}with --resize: nearest-neighbour rounding of Pillow < 10.3 "
+        f"(default: {NEAREST_LEGACY}; the circulating VIPSeg_720P copies) or of Pillow >= 10.3",
     )
     parser.add_argument(
         "--value-200",
         choices=VALUE_200,
-        default="ceiling",
-        help="raw release: read mask value 200 as ceiling, as the official preparation does "
-        "(default), or as void, as the maintainers say it should be",
+        default=None if prefix else "ceiling",
+        help=f"{prefix_text}raw release: read mask value 200 as ceiling, as the official "
+        "preparation does (default: ceiling), or as void, as the maintainers say it should be",
     )
+    return ["layout", "resize", "mask_nearest", "value_200"]
 
 
 def run_convert_cityscapes(args: argparse.Namespace) -> int:

@@ -6,7 +6,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vpsbench.cli.common import add_command, add_limit_options, limits_from_args
+from vpsbench.cli.common import (
+    add_command,
+    add_limit_options,
+    add_workers_option,
+    limits_from_args,
+)
 
 LEADERBOARD_HELP = """
 The registry holds one validated JSON file per result (docs/LEADERBOARD.md): published numbers
@@ -180,7 +185,7 @@ def register_score(actions: argparse._SubParsersAction) -> None:
     p.add_argument("--id", dest="entry_id", help="entry id (default: from method/variant/split)")
     p.add_argument("--prediction-command", help="the command that made the prediction")
     p.add_argument("--metrics", help="comma-separated metrics (default: all)")
-    p.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    add_workers_option(p, "processes that score videos")
     p.add_argument("--replace", action="store_true", help="replace an entry with the same id")
     p.add_argument(
         "--add-run", action="store_true",
@@ -254,8 +259,6 @@ def run_add(args: argparse.Namespace) -> int:
 def run_score(args: argparse.Namespace) -> int:
     from vpsbench_leaderboard.submit import RunInfo, submit
 
-    if args.workers < 1:
-        raise ValueError("--workers must be >= 1")
     limits = limits_from_args(args)
     seeds = tuple(args.seed or ())
     if len(args.submission) > 1 and len(seeds) != len(args.submission):

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from tqdm import tqdm
 
+from vpsbench.cli.common import Terminated, terminate_as_interrupt
 from vpsbench.format import FileInfo, VPSFile, VPSWriter
 from vpsbench_model.backbone import normalize
 from vpsbench_model.checkpoint import load_checkpoint
@@ -182,11 +183,15 @@ def main(argv: list[str] | None = None) -> int:
         epilog="example: python -m vpsbench_model.infer --checkpoint runs/ft/model_final.pt "
         "--data synth_val.h5 -o pred.h5 && vpsbench eval --gt synth_val.h5 --pred pred.h5",
     )
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--checkpoint", required=True, help="a checkpoint written by training")
     parser.add_argument("--data", required=True, help="unified ground-truth HDF5 with images")
     parser.add_argument("-o", "--out", required=True, help="prediction file to write")
     parser.add_argument("--variant", choices=VARIANTS, help="run a subset of the trained model")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument(
+        "--device",
+        default="cuda" if torch.cuda.is_available() else "cpu",
+        help="cpu, cuda, cuda:1 (default: %(default)s)",
+    )
     parser.add_argument(
         "--track-order",
         choices=("official", "after_removal"),
@@ -214,12 +219,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"infer: error: {problem}", file=sys.stderr)
         return 2
     try:
-        infer(args.checkpoint, args.data, args.out, args.variant, args.device,
-              progress=not args.no_progress, overwrite=args.force,
-              track_order=args.track_order, memory_max_age=args.memory_max_age)  # fmt: skip
+        # A job scheduler's SIGTERM stops inference as Ctrl-C does: no partial output is left.
+        with terminate_as_interrupt():
+            infer(args.checkpoint, args.data, args.out, args.variant, args.device,
+                  progress=not args.no_progress, overwrite=args.force,
+                  track_order=args.track_order, memory_max_age=args.memory_max_age)  # fmt: skip
     except (OSError, ValueError, KeyError) as error:
         print(f"infer: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
+        print(f"infer: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
     return 0
 
 

@@ -5,8 +5,11 @@ reference model); they declare what they add in ``setup.cfg`` under these groups
 other installed distribution can add to them the same way:
 
 * ``vpsbench.commands``: ``register(subparsers)`` functions that add ``vpsbench`` subcommands.
-* ``vpsbench.converters``: per dataset name, an object with ``convert_labels(root, split, out,
-  workers, progress)`` (the release's labels as a unified GT file, for ``eval --gt ROOT``).
+  One may also add converter options to ``eval`` (``subparsers.choices["eval"]``) and name
+  their dests in its ``converter_options`` default; eval passes those given to the converter.
+* ``vpsbench.converters``: per dataset name, a function ``(root, split, out, workers,
+  progress, **options)`` (the release's labels as a unified GT file, for ``eval --gt ROOT``);
+  its keyword parameters are the options it accepts, and eval refuses any other.
 * ``vpsbench.demo_models``: an object with ``default_checkpoint()`` (a path or None) and
   ``predict(checkpoint, gt, out, progress)`` (``vpsbench demo`` runs it beside its predictions).
 """

@@ -310,7 +310,7 @@ def test_report_is_written_atomically(tmp_path, base):
     report = tmp_path / "report"
     report.mkdir()
     (report / "scores.json").write_text("old")
-    written = write_report(result, report)
+    written = write_report(result, report, overwrite=True)
     assert all(p.parent == report and p.is_file() for p in written)
     assert json.loads((report / "scores.json").read_text())["pq"]["all"] == 100.0
     result.to_json(tmp_path / "s.json")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from vpsbench import __version__
 from vpsbench.cli import check, data, demo, evaluate, protocols
+from vpsbench.cli.common import Terminated, add_global_flags, check_workers, terminate_as_interrupt
 from vpsbench.plugins import COMMANDS, load_group
 
 # The core's commands; converters and the leaderboard add theirs as vpsbench.commands entry
@@ -29,14 +30,26 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vpsbench", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"vpsbench {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the traceback on errors")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_global_flags(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(subparsers)
     for register in load_group(COMMANDS).values():
         register(subparsers)
+    for sub in subcommand_parsers(parser):
+        add_global_flags(sub, default=argparse.SUPPRESS)
     return parser
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every subcommand parser below ``parser``, nested ones (convert viper) included, once
+    each (aliases share a parser)."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                found += [sub, *subcommand_parsers(sub)]
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,7 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.progress = not args.quiet and sys.stderr.isatty()
     try:
-        return int(args.run(args) or 0)
+        check_workers(args)
+        # A job scheduler's SIGTERM removes partial outputs as Ctrl-C does.
+        with terminate_as_interrupt():
+            return int(args.run(args) or 0)
+    except Terminated:
+        print("vpsbench: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("vpsbench: interrupted", file=sys.stderr)
         return 130

@@ -1,9 +1,16 @@
-"""Helpers shared by the subcommand modules: argument formatting and progress bars."""
+"""Helpers shared by the subcommand modules: argument formatting, progress bars, worker
+counts and signals."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Iterator
+import contextlib
+import math
+import os
+import signal
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from tqdm import tqdm
@@ -14,11 +21,16 @@ T = TypeVar("T")
 
 
 def add_command(
-    subparsers: argparse._SubParsersAction, name: str, summary: str, description: str
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    summary: str,
+    description: str,
+    aliases: Sequence[str] = (),
 ) -> argparse.ArgumentParser:
     """Create a subcommand whose --help shows the summary, details and an example verbatim."""
     return subparsers.add_parser(
         name,
+        aliases=list(aliases),
         help=summary,
         description=f"{summary}\n\n{description.strip()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -71,3 +83,97 @@ def limits_from_args(args: argparse.Namespace) -> SubmissionLimits:
             "--max-size-mb, --max-files, --max-json-mb and --max-pixels must be positive and "
             "--max-ratio > 1"
         ) from err
+
+
+# cgroup v2: the process's group is named in /proc/self/cgroup ("0::/path"); its CPU quota
+# and those of the groups above it are in cpu.max ("max 100000" or "QUOTA PERIOD").
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROC_CGROUP = Path("/proc/self/cgroup")
+
+
+def cgroup_cpu_limit() -> float | None:
+    """The CPU quota (in cores) of this process's cgroup v2 and its parents, or None."""
+    try:
+        lines = PROC_CGROUP.read_text().splitlines()
+    except OSError:
+        return None
+    group = next((line[3:] for line in lines if line.startswith("0::")), None)
+    if group is None:
+        return None
+    limits = []
+    folder = CGROUP_ROOT / group.strip("/")
+    while True:
+        try:
+            quota, period = (folder / "cpu.max").read_text().split()[:2]
+            if quota != "max":
+                limits.append(int(quota) / int(period))
+        except (OSError, ValueError):
+            pass
+        if folder == CGROUP_ROOT or CGROUP_ROOT not in folder.parents:
+            break
+        folder = folder.parent
+    return min(limits, default=None)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity, capped by a cgroup CPU quota
+    (rounded up, as the JVM and Go do), at least 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    quota = cgroup_cpu_limit()
+    if quota is not None:
+        cores = min(cores, math.ceil(quota))
+    return max(cores, 1)
+
+
+def add_workers_option(p: argparse.ArgumentParser, what: str = "processes") -> None:
+    """``--workers``, defaulting to the usable cores (the same for every command)."""
+    p.add_argument(
+        "--workers", type=int, default=usable_cores(), metavar="N",
+        help=f"{what}, >= 1 (default: %(default)s, the usable cores)",
+    )  # fmt: skip
+
+
+def check_workers(args: argparse.Namespace) -> None:
+    """Refuse ``--workers`` below 1 (0 means nothing sensible) with one line."""
+    if getattr(args, "workers", 1) < 1:
+        raise ValueError(f"--workers must be >= 1 (default: the {usable_cores()} usable cores)")
+
+
+def add_global_flags(p: argparse.ArgumentParser, default: object = False) -> None:
+    """``--debug`` and ``--quiet``. Subcommands add them with ``default=argparse.SUPPRESS``,
+    so that a flag given before the subcommand is not reset by the subcommand's default."""
+    p.add_argument(
+        "--debug", action="store_true", default=default, help="show the traceback on errors"
+    )
+    p.add_argument("--quiet", action="store_true", default=default, help="no progress bars")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same cleanup (partial files) runs."""
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM (job schedulers, ``kill``) raises ``Terminated`` in this
+    process, so the cleanup of Ctrl-C runs; a process forked from it dies of the signal as
+    before. The previous handler comes back afterwards (main() may be called in a test)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers
+        return
+    owner = os.getpid()
+
+    def handler(signum: int, frame) -> None:
+        if os.getpid() != owner:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -74,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("gt", type=Path, help="ground-truth .h5 to perturb")
     p.add_argument("out", type=Path, help="prediction .h5 to write")
-    p.add_argument("--noise", type=float, default=0.3, help="quality level in [0, 1] (0.3)")
+    p.add_argument("--noise", type=float, default=0.3, help="quality in [0, 1] (default: 0.3)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     p.set_defaults(run=run_synth_predict)

@@ -151,7 +151,7 @@ def run_demo(args: argparse.Namespace) -> int:
             return 1
         result = evaluate(gt, path, progress=args.progress, vc_ns=(2, 4))
         report_dir = args.out / path.stem
-        write_report(result, report_dir)
+        write_report(result, report_dir, overwrite=True)  # a demo run replaces the last
         rows.append((name, result.summary))
         print(f"  {path.name}: valid, VPQ {result.summary['vpq']['all']:.1f}, report {report_dir}/")
 

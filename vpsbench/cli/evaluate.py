@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import inspect
+import os
 from pathlib import Path
 
-from vpsbench.cli.common import add_command, add_limit_options, limits_from_args
+from vpsbench.cli.common import (
+    add_command,
+    add_limit_options,
+    add_workers_option,
+    limits_from_args,
+)
 from vpsbench.datasets import Dataset, detect_dataset
 from vpsbench.plugins import CONVERTERS, load_one
 
@@ -53,8 +60,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--pred", required=True, type=Path, help="prediction .h5, directory or zip")
     p.add_argument("--metrics", default="vpq,pq,stq,vc,idsw", help="comma-separated (default: all)")
     p.add_argument("--json", type=Path, help="write the summary JSON here")
-    p.add_argument("--report", type=Path, help="write JSON, Markdown, CSV and plots to this dir")
-    p.add_argument("--workers", type=int, default=1, help="processes (default: 1)")
+    p.add_argument(
+        "--report", type=Path, metavar="DIR",
+        help="write JSON, Markdown, CSV and plots to this dir (an existing report needs --force)",
+    )  # fmt: skip
+    p.add_argument(
+        "-f", "--force", action="store_true",
+        help="replace an existing --report DIR whole (no file of the earlier report stays)",
+    )  # fmt: skip
+    p.add_argument(
+        "--per-video", action="store_true", help="also print a table with one row per video"
+    )
+    add_workers_option(p, "processes that score videos (and convert a dataset root)")
     p.add_argument(
         "--protocol",
         metavar="NAME",
@@ -123,17 +140,64 @@ def protocol_override(args: argparse.Namespace, gt_path: Path):
 def run_eval(args: argparse.Namespace) -> int:
     from vpsbench.io.archive import PrivateDirectory
 
-    if args.workers < 1:
-        raise ValueError("--workers must be >= 1")
     limits_from_args(args)  # refuse bad limits before converting a dataset root
+    check_outputs(args)
+    options = conversion_options(args)
     if not args.gt.is_dir():
+        if options:
+            raise ValueError(f"{flags(options)}: only for a dataset root (--gt ROOT --split S)")
         return score(args, args.gt)
     if not args.split:
         raise ValueError(f"{args.gt} is a directory: give --split to convert that split")
-    convert = converter_for(detect_dataset(args.gt, args.split))
+    dataset = detect_dataset(args.gt, args.split)
+    convert = converter_for(dataset)
+    unknown = [name for name in options if name not in inspect.signature(convert).parameters]
+    if unknown:
+        raise ValueError(f"{flags(unknown)}: not an option of the {dataset.title} converter")
     with PrivateDirectory() as tmp:
-        gt = convert(args.gt, args.split, tmp / "gt.h5", args.workers, args.progress)
+        gt = convert(args.gt, args.split, tmp / "gt.h5", args.workers, args.progress, **options)
         return score(args, gt)
+
+
+def conversion_options(args: argparse.Namespace) -> dict:
+    """The converter options given on the command line (plug-ins list them in
+    ``converter_options``; one not given is None and left to the converter)."""
+    names = getattr(args, "converter_options", ())
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+
+
+def flags(names) -> str:
+    """Command-line spellings of option dests: ``frames_per_video`` -> ``--frames-per-video``."""
+    return ", ".join("--" + name.replace("_", "-") for name in names)
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse --json and --report paths that cannot be written, before anything is scored
+    (the report's missing parents are made, as ``write_report`` does)."""
+    if args.json is not None:
+        if args.json.is_dir():
+            raise ValueError(f"--json {args.json}: is a directory")
+        if not args.json.absolute().parent.is_dir():
+            raise ValueError(f"--json {args.json}: no directory {args.json.parent}")
+        check_writable("--json", args.json, args.json.absolute().parent)
+    report = args.report
+    if report is None:
+        return
+    if report.exists() and not report.is_dir():
+        raise ValueError(f"--report {report}: is a file, not a directory")
+    check_writable("--report", report, next(p for p in report.absolute().parents if p.exists()))
+    if report.is_dir() and any(report.iterdir()):
+        if not args.force:
+            raise ValueError(f"--report {report}: exists and is not empty (--force replaces it)")
+        from vpsbench.report import check_replaceable
+
+        check_replaceable(report)
+
+
+def check_writable(flag: str, path: Path, folder: Path) -> None:
+    """Refuse an output whose folder (where its temporary file goes) cannot be written."""
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} {path}: cannot write in {folder}")
 
 
 def converter_for(dataset: Dataset):
@@ -148,7 +212,7 @@ def converter_for(dataset: Dataset):
 
 
 def score(args: argparse.Namespace, gt: Path) -> int:
-    """Evaluate, print the table, write the requested outputs."""
+    """Evaluate, write the requested outputs, then print the table."""
     from vpsbench.evaluation import evaluate
     from vpsbench.report import write_report
 
@@ -164,12 +228,16 @@ def score(args: argparse.Namespace, gt: Path) -> int:
         tube_rule=args.tube_rule,
         limits=limits_from_args(args),
     )
-    # Outputs are written only now that scoring succeeded, each file atomically.
-    print(result.table())
+    # Outputs are written only now that scoring succeeded, each atomically, and before the
+    # table: a reader that closes stdout early (| head) must not cost the files.
+    written = []
     if args.json:
         result.to_json(args.json)
-        print(f"wrote {args.json}")
+        written.append(f"wrote {args.json}")
     if args.report:
-        written = write_report(result, args.report)
-        print(f"wrote report to {args.report}/ ({len(written)} files)")
+        files = write_report(result, args.report, overwrite=args.force)
+        written.append(f"wrote report to {args.report}/ ({len(files)} files)")
+    print(result.table(per_video=args.per_video))
+    for line in written:
+        print(line)
     return 0

@@ -4,25 +4,31 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from vpsbench.report.result import EvalResult, build_result, json_safe
 
-__all__ = ["EvalResult", "build_result", "json_safe", "write_report"]
+__all__ = ["EvalResult", "build_result", "check_replaceable", "json_safe", "write_report"]
 
 
-def write_report(result: EvalResult, directory: str | Path) -> list[Path]:
-    """Write scores.json, report.md, per_class.csv, per_video.csv and the plots.
+def write_report(result: EvalResult, directory: str | Path, overwrite: bool = False) -> list[Path]:
+    """Write scores.json, report.md, per_class.csv, per_video.csv and the plots to
+    ``directory`` (new or empty; ``overwrite`` replaces an earlier report there whole).
 
-    Files are made in a scratch folder beside ``directory`` and then moved in, so that a failure
-    half-way leaves no partial report and a reader never sees a half-written file.
+    The files are made in a scratch folder beside ``directory``, which then takes its place:
+    a failure half-way leaves no partial report, and no file of an earlier report stays.
     """
     from vpsbench.report.plots import write_plots
 
     out = Path(directory)
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{out} exists and is not empty (overwrite=True replaces it)")
+        check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    scratch = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
     try:
         names = ["scores.json", "report.md", "per_class.csv", "per_video.csv"]
         made = [scratch / name for name in names]
@@ -31,9 +37,34 @@ def write_report(result: EvalResult, directory: str | Path) -> list[Path]:
         result.per_class.to_csv(made[2], index=False)
         result.per_video.to_csv(made[3], index=False)
         made += write_plots(result, scratch)
-        out.mkdir(exist_ok=True)
-        for path in made:
-            os.replace(path, out / path.name)
+        replace_directory(scratch, out)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return [out / path.name for path in made]
+
+
+def check_replaceable(directory: Path) -> None:
+    """Refuse to replace a non-empty folder that holds no report (scores.json): a path given
+    by mistake must not cost a folder of other files."""
+    empty = not directory.is_dir() or not any(directory.iterdir())
+    if not empty and not (directory / "scores.json").is_file():
+        raise FileExistsError(
+            f"{directory} is not empty and holds no vpsbench report (scores.json); "
+            "it is not replaced: choose another directory"
+        )
+
+
+def replace_directory(new: Path, old: Path) -> None:
+    """Move ``new`` to ``old``'s path; an existing ``old`` is moved aside first, put back if
+    the move fails, and removed."""
+    if not old.exists():
+        os.rename(new, old)
+        return
+    aside = old.with_name(f".{old.name}.old-{os.getpid()}")
+    os.rename(old, aside)
+    try:
+        os.rename(new, old)
+    except BaseException:
+        os.rename(aside, old)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)

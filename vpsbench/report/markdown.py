@@ -95,14 +95,38 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def render_console(summary: dict) -> str:
-    """The compact table printed by ``vpsbench eval``."""
+def per_video_rows(summary: dict, videos: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the per-video table: the compact (brief) headline fields of every
+    metric, read from the per-video columns (``vpq_all``, ``stq``, ``idsw``...)."""
+    from vpsbench.metrics import METRICS
+    from vpsbench.report.result import named_once
+
+    columns = []
+    for name in METRICS:
+        if name in summary:
+            keys = [
+                (named_once(name)(key), label)
+                for field in METRICS[name].fields
+                if field.brief
+                for key, label in field.expand(summary[name])
+            ]
+            columns += [(key, label) for key, label in keys if any(key in v for v in videos)]
+    header = ["video", *[label for _, label in columns]]
+    rows = [[str(v["video_id"]), *[fmt(v.get(key)) for key, _ in columns]] for v in videos]
+    return header, rows
+
+
+def render_console(summary: dict, videos: list[dict] | None = None) -> str:
+    """The compact table printed by ``vpsbench eval``; ``videos`` (the per-video records)
+    adds a table with one row per video."""
     parts = []
     if "vpq" in summary:
         parts.append(plain_table(*vpq_rows(summary["vpq"])))
     others = scalar_rows(summary)
     if others:
         parts.append(plain_table(["metric", "value"], others))
+    if videos:
+        parts.append(plain_table(*per_video_rows(summary, videos)))
     if notes(summary):
         parts.append("\n".join(notes(summary)))
     return "\n\n".join(parts)

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from vpsbench.format.schema import STQ_RULE_DEEPLAB2, Category, Protocol
@@ -16,6 +17,8 @@ from vpsbench.format.schema import STQ_RULE_DEEPLAB2, Category, Protocol
 def json_safe(value):
     """Replace NaN/inf by None recursively so the JSON is strict (no ``NaN`` tokens)."""
     if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NA:  # a missing count of a nullable integer column
         return None
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
@@ -54,11 +57,13 @@ class EvalResult:
                 tmp.unlink(missing_ok=True)
         return text
 
-    def table(self) -> str:
-        """The compact terminal table ``vpsbench eval`` prints."""
+    def table(self, per_video: bool = False) -> str:
+        """The compact terminal table ``vpsbench eval`` prints (``per_video``: and a row per
+        video)."""
         from vpsbench.report.markdown import render_console
 
-        return render_console(self.summary)
+        videos = json_safe(self.per_video.to_dict(orient="records")) if per_video else None
+        return render_console(self.summary, videos)
 
     def to_markdown(self) -> str:
         """A Markdown report: headline scores, VPQ per k, per-class table."""
@@ -106,16 +111,38 @@ def build_result(
             label, isthing = names.get(cat, (str(cat), None))
             class_rows.append({"metric": name, "name": label, "isthing": isthing, **row})
     per_video = None
+    counts = []
     for name, metric in metrics.items():
         rows = metric.per_video()
         if not rows:
             continue
+        counts += [named_once(name)(key) for key in integer_keys(rows) if key != "video_id"]
         frame = pd.DataFrame(rows).set_index("video_id").rename(columns=named_once(name))
         per_video = frame if per_video is None else per_video.join(frame, how="outer")
     summary["protocol"] = protocol_dict(protocol)
     summary["inputs"] = inputs
+    per_class = pd.DataFrame(class_rows)
     return EvalResult(
         summary=json_safe(summary),
-        per_class=pd.DataFrame(class_rows),
-        per_video=pd.DataFrame() if per_video is None else per_video.reset_index(),
+        per_class=per_class.astype(dict.fromkeys(integer_keys(class_rows), "Int64")),
+        per_video=pd.DataFrame()
+        if per_video is None
+        else per_video.astype(dict.fromkeys(counts, "Int64")).reset_index(),
     )
+
+
+def integer_keys(rows: list[dict]) -> list[str]:
+    """Keys whose values are all integers where present (counts, k, ids). Rows of several
+    metrics share a table, so a count is missing in some: kept as a nullable integer column,
+    it stays 300 in JSON and CSV instead of becoming 300.0."""
+    keys = dict.fromkeys(key for row in rows for key in row)
+    return [
+        key
+        for key in keys
+        if any(row.get(key) is not None for row in rows)
+        and all(is_integer(row[key]) for row in rows if row.get(key) is not None)
+    ]
+
+
+def is_integer(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
