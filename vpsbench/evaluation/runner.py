@@ -1,8 +1,9 @@
 """``evaluate``: score a prediction against a unified GT file with every requested metric.
 
 Data flows one way: each video is read once (in a worker process when ``workers > 1``) and
-reduced to a small ``VideoStats`` (one pair histogram per annotated frame, VC clip counts);
-the metrics are then fed the videos in GT order, so results do not depend on ``workers``.
+reduced to a small ``VideoStats`` (one pair histogram per annotated frame, VC clip counts) by
+the streaming evaluator's ``VideoAccumulator``; the videos are then fed to an ``Evaluator`` in
+GT order, so results do not depend on ``workers`` and equal the in-memory API's.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import multiprocessing
+import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +23,37 @@ from vpsbench import __version__
 from vpsbench.format import VPSFile
 from vpsbench.format.schema import STQ_RULE_VIPSEG, Protocol
 from vpsbench.io.archive import SubmissionLimits
-from vpsbench.metrics import METRICS
-from vpsbench.metrics.core import LabelSpace, MetricContext, VideoStats, pair_histogram
-from vpsbench.metrics.tubes import TubeIdentity, conflicting_keys
+from vpsbench.metrics.core import LabelSpace, VideoStats
 
-from .predictions import EvaluationError, check_prediction_map, open_predictions
+from .predictions import EvaluationError, open_predictions
+from .streaming import (
+    ALL_METRICS,
+    Evaluator,
+    VideoAccumulator,
+    build_metrics,
+    check_gt_values,
+    check_prediction_values,
+    check_tube_identity,
+    parse_metrics,
+    unknown_category_values,
+)
 
-ALL_METRICS = tuple(METRICS)
+# The input checks and metric helpers live with the streaming evaluator; named here too, as
+# the runner's API before the two paths shared them.
+__all__ = [
+    "ALL_METRICS",
+    "Evaluator",
+    "VideoTask",
+    "build_metrics",
+    "check_gt_values",
+    "check_prediction_values",
+    "check_tube_identity",
+    "compute_video_stats",
+    "evaluate",
+    "iter_video_stats",
+    "parse_metrics",
+    "unknown_category_values",
+]
 
 
 @dataclass(frozen=True)
@@ -41,67 +67,6 @@ class VideoTask:
     vc_ns: tuple[int, ...]
     vc_mode: str
     first_listed: bool = False  # read the GT's segment listing order (stq_rule "vipseg")
-
-
-def parse_metrics(metrics: str | Sequence[str] | None) -> tuple[str, ...]:
-    """Normalise a metric selection ("vpq,pq" or a list); unknown names are an error."""
-    if metrics is None:
-        return ALL_METRICS
-    names = metrics.split(",") if isinstance(metrics, str) else list(metrics)
-    names = [n.strip().lower() for n in names if n.strip()]
-    unknown = sorted(set(names) - set(ALL_METRICS))
-    if unknown or not names:
-        raise EvaluationError(
-            f"unknown metrics {unknown}; choose from {', '.join(ALL_METRICS)}"
-            if unknown
-            else "no metric selected"
-        )
-    return tuple(n for n in ALL_METRICS if n in names)
-
-
-def unknown_category_values(
-    values: np.ndarray, category_ids: np.ndarray, space: LabelSpace
-) -> np.ndarray:
-    """The distinct values that are neither void nor of a category of ``category_ids``."""
-    values = np.unique(values)
-    return values[(values != space.void) & ~np.isin(space.category(values), category_ids)]
-
-
-def check_prediction_values(
-    values: np.ndarray, category_ids: np.ndarray, space: LabelSpace, where: str
-) -> None:
-    """Each predicted value (e.g. of the pair histogram) is void or of a known category."""
-    bad = unknown_category_values(values, category_ids, space)
-    if len(bad):
-        raise EvaluationError(
-            f"{where}: predicted values {bad[:5].tolist()} have unknown categories "
-            f"(value // label_divisor must be one of {category_ids.tolist()})"
-        )
-
-
-def check_gt_values(
-    values: np.ndarray, category_ids: np.ndarray, space: LabelSpace, where: str
-) -> None:
-    """Each GT value is void or of a category of the file's table (else a corrupt GT file)."""
-    # Unchecked, such a tube's false negatives would be booked to a neighbouring class.
-    bad = unknown_category_values(values, category_ids, space)
-    if len(bad):
-        raise EvaluationError(
-            f"{where}: GT values {bad[:5].tolist()} have categories not in the GT file's "
-            f"category table {category_ids.tolist()} (run vpsbench validate on the GT file)"
-        )
-
-
-def check_tube_identity(values: np.ndarray, tubes: TubeIdentity | None, where: str) -> None:
-    """A tube is one segment of one category in each frame (instance-identity files)."""
-    if tubes is None:
-        return
-    shared = conflicting_keys(values, tubes)
-    if len(shared):
-        raise EvaluationError(
-            f"{where}: instance ids {shared[:5].tolist()} have two categories in this frame; a "
-            'prediction file with tube_identity "instance" needs one category per instance a frame'
-        )
 
 
 def first_listed_value(frame_meta: list[dict], annotated: np.ndarray) -> int | None:
@@ -127,31 +92,19 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
         first = None
         if task.first_listed:
             first = first_listed_value(video.frame_meta, video.annotated_indices)
-        ignore = gt.info.ignore_label
-        cats = np.asarray(task.category_ids)
-        histograms, gt_sem, pred_sem = [], [], []
         tubes = task.source.video_tubes(task.video_id, stems)
+        # The same per-frame reduction as the streaming Evaluator's add_frame.
+        accumulator = VideoAccumulator(task.video_id, space, task.vc_ns, task.vc_mode, tubes, first)
         pred_maps = task.source.video_maps(task.video_id, stems)
         for row, (stem, pred) in enumerate(zip(stems, pred_maps, strict=True)):
-            where = f"video {task.video_id}, frame {stem}"
-            gt_map = video.panoptic_row(row)
-            check_prediction_map(pred, gt_map.shape, where)
-            histograms.append(pair_histogram(gt_map, pred))
-            check_gt_values(histograms[-1].gt, cats, space, where)
-            check_prediction_values(histograms[-1].pred, cats, space, where)
-            check_tube_identity(histograms[-1].pred, tubes, where)
-            if task.vc_ns:
-                gt_sem.append(space.category(gt_map).astype(np.uint16))
-                pred_sem.append(space.category(pred).astype(np.uint16))
-    vc = {}
-    if task.vc_ns:
-        from vpsbench.metrics.consistency import vc_clip_counts
+            accumulator.add(video.panoptic_row(row), pred, stem)
+    return accumulator.stats()
 
-        vc = {
-            n: vc_clip_counts(gt_sem, pred_sem, n, mode=task.vc_mode, ignore_label=ignore)
-            for n in task.vc_ns
-        }
-    return VideoStats(task.video_id, stems, histograms, vc, tubes, first)
+
+def ignore_sigint() -> None:
+    """Pool initializer: Ctrl-C reaches the whole process group, and only the parent should
+    react to it (with one line), not every worker with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def iter_video_stats(tasks: list[VideoTask], workers: int, progress: bool) -> Iterator[VideoStats]:
@@ -166,23 +119,18 @@ def iter_video_stats(tasks: list[VideoTask], workers: int, progress: bool) -> It
         # forkserver: workers start clean, without the parent's open HDF5 handles.
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pool = concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=ignore_sigint
+        )
+        try:
             for stats in pool.map(compute_video_stats, tasks):
                 yield stats
                 bar.update()
-
-
-def build_metrics(
-    names: Sequence[str],
-    space: LabelSpace,
-    protocol: Protocol,
-    vc_ns,
-    vc_mode: str,
-    tube_rule: str = "official",
-) -> dict:
-    """The metric objects of a run, each configured from the protocol by its class."""
-    context = MetricContext(space, protocol, tuple(vc_ns or ()), vc_mode, tube_rule)
-    return {name: METRICS[name].from_context(context) for name in names}
+        except BaseException:
+            # Interrupted or failed: drop the queued videos, wait only for the running ones.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
 
 def resolve_protocol(gt: VPSFile, override: Protocol | None) -> Protocol:
@@ -210,8 +158,6 @@ def evaluate(
     ``tube_rule="split"`` (not official) makes a prediction id that changes category two tubes.
     ``vc_ns`` overrides the protocol's VC clip lengths (``Protocol.vc_clip_lengths``).
     """
-    from vpsbench.report.result import build_result
-
     names = parse_metrics(metrics)
     gt_path = Path(gt)
     if not gt_path.is_file():
@@ -220,24 +166,32 @@ def evaluate(
         gt_file = stack.enter_context(VPSFile(gt_path))
         if gt_file.info.is_prediction:
             raise EvaluationError(f"{gt_path.name} is a prediction file; --gt needs ground truth")
-        proto = resolve_protocol(gt_file, protocol)
-        if vc_ns is not None:  # recorded in the result's protocol, as the lengths used
-            proto = proto.changed(vc_clip_lengths=tuple(int(n) for n in vc_ns))
-        space = LabelSpace.from_categories(
-            gt_file.categories, gt_file.info.label_divisor, gt_file.info.ignore_label
+        evaluator = Evaluator.from_gt(
+            gt_file,
+            protocol=resolve_protocol(gt_file, protocol),
+            metrics=names,
+            vc_ns=vc_ns,
+            vc_mode=vc_mode,
+            tube_rule=tube_rule,
         )
+        proto, space = evaluator.protocol, evaluator.space
         source = stack.enter_context(open_predictions(pred, gt_file, limits))
-        ns = proto.vc_clip_lengths if "vc" in names else ()
         listing = "stq" in names and proto.stq_rule == STQ_RULE_VIPSEG
         tasks = [
-            VideoTask(gt_path, source, video.video_id, space.category_ids, ns, vc_mode, listing)
+            VideoTask(
+                gt_path,
+                source,
+                video.video_id,
+                space.category_ids,
+                evaluator.vc_ns,
+                vc_mode,
+                listing,
+            )
             for video in gt_file
             if video.num_annotated > 0
         ]
-        metric_objs = build_metrics(names, space, proto, proto.vc_clip_lengths, vc_mode, tube_rule)
         for stats in iter_video_stats(tasks, workers, progress):
-            for metric in metric_objs.values():
-                metric.update(stats)
+            evaluator.add_video_stats(stats)
         inputs = {
             "gt": str(gt_path),
             **source.describe(),
@@ -251,4 +205,4 @@ def evaluate(
             "vpq_tube_rule": tube_rule,
             "vpsbench_version": __version__,
         }
-        return build_result(metric_objs, gt_file.categories, proto, inputs)
+        return evaluator.result(inputs)

@@ -1,12 +1,13 @@
 """Temporal consistency: VSPW video consistency VC_n and CLEAR-MOT identity switches on masks.
 
 VC_n (VSPW, Miao et al. CVPR 2021; the official ``VC_perclip.py`` of VSPW-dataset/VSPW_code)
-needs semantic maps of n consecutive frames, so the runner reduces each video to one
-``(|A ∩ B|, |A|)`` row per clip with ``vc_clip_counts`` while it streams the frames;
-``VideoConsistency`` only pools those rows. ``IdentitySwitches`` (CLEAR-MOT on masks as in MOTS,
-Voigtlaender et al. CVPR 2019; TrackEval ``trackeval/metrics/clear.py``) needs nothing but the
-per-frame pair histograms: masks do not overlap, so a frame's matching is decided by the
-(GT, prediction) intersection counts alone.
+needs semantic maps of n consecutive frames, so the evaluator reduces each video to one
+``(|A ∩ B|, |A|)`` row per clip with a ``ClipCounter`` while the frames arrive (memory of one
+frame; ``vc_clip_counts`` for a whole video at once); ``VideoConsistency`` only pools those
+rows. ``IdentitySwitches`` (CLEAR-MOT on masks as in MOTS, Voigtlaender et al. CVPR 2019;
+TrackEval ``trackeval/metrics/clear.py``) needs nothing but the per-frame pair histograms:
+masks do not overlap, so a frame's matching is decided by the (GT, prediction) intersection
+counts alone.
 """
 
 from __future__ import annotations
@@ -39,45 +40,80 @@ def vc_clip_counts(
     """(clips, 2) int64 rows ``(|A ∩ B|, |A|)``, one per clip of ``n`` consecutive frames.
 
     A = pixels whose GT label is the same in all n frames of the clip, B = the same for the
-    prediction (which need not equal the GT). The frames are streamed once: per pixel, a
-    run-length counter holds how many frames in a row ended at the current one with the same
-    label, so a clip ending at frame t has A = {gt run ≥ n} and memory is O(one frame).
+    prediction (which need not equal the GT). The frames are streamed once through a
+    ``ClipCounter``, so memory is O(one frame).
 
     ``mode="corrected"``: all C−n+1 clips of a C-frame video, and pixels that are GT void
     (``ignore_label``) in the clip are not in A: void is not a label whose stability can be
     judged. ``mode="vspw_official"``: VSPW's ``VC_perclip.py`` (clip starts i = 0..C−n−1, so
     C−n clips and none when C ≤ n) on raw labels, so a stable void pixel is in A.
     """
-    if mode not in VC_MODES:
-        raise ValueError(f"unknown VC mode {mode!r}; choose from {', '.join(VC_MODES)}")
-    if n < 1:
-        raise ValueError(f"clip length must be >= 1, got {n}")
-    rows: list[tuple[int, int]] = []
-    prev_gt = prev_pred = run_gt = run_pred = None
-    frames = zip(gt_semantic_frames, pred_semantic_frames, strict=True)
-    for t, (gt_frame, pred_frame) in enumerate(frames):
+    counter = ClipCounter((n,), mode=mode, ignore_label=ignore_label)
+    for gt_frame, pred_frame in zip(gt_semantic_frames, pred_semantic_frames, strict=True):
+        counter.add(gt_frame, pred_frame)
+    return counter.rows(n)
+
+
+class ClipCounter:
+    """The VC clip rows of one video for several clip lengths, fed one frame at a time.
+
+    Per pixel, a run-length counter holds how many frames in a row ended at the current one
+    with the same label (capped at the longest clip length, so it never overflows), so a clip
+    of n frames ending at frame t has A = {gt run ≥ n}: only the previous frame's labels and
+    the two counters are kept, whatever the video's length (``vc_clip_counts`` for the modes).
+    """
+
+    def __init__(self, ns: Sequence[int], mode: str = "corrected", ignore_label: int = 255) -> None:
+        if mode not in VC_MODES:
+            raise ValueError(f"unknown VC mode {mode!r}; choose from {', '.join(VC_MODES)}")
+        if not ns or min(ns) < 1:
+            raise ValueError(f"clip length must be >= 1, got {list(ns)}")
+        self.ns = tuple(int(n) for n in ns)
+        self.mode = mode
+        self.ignore_label = ignore_label
+        self.frames = 0
+        self._cap = max(self.ns)
+        self._rows: dict[int, list[tuple[int, int]]] = {n: [] for n in self.ns}
+        self._prev_gt = self._prev_pred = self._run_gt = self._run_pred = None
+
+    def add(self, gt_frame: np.ndarray, pred_frame: np.ndarray) -> None:
+        """Add the next frame's GT and predicted semantic maps (same shape as every frame)."""
         gt, pred = np.asarray(gt_frame), np.asarray(pred_frame)
         if gt.shape != pred.shape:
             raise ValueError(f"GT frame is {gt.shape} but prediction frame is {pred.shape}")
-        if prev_gt is None:
+        if self._prev_gt is None:
             run_gt = np.ones(gt.shape, np.int32)
             run_pred = np.ones(gt.shape, np.int32)
         else:
-            if gt.shape != prev_gt.shape:
-                raise ValueError(f"frame shape changed from {prev_gt.shape} to {gt.shape}")
-            # Capped at n so the counters never overflow, however long the video.
-            run_gt = np.where(gt == prev_gt, np.minimum(run_gt + 1, n), 1)
-            run_pred = np.where(pred == prev_pred, np.minimum(run_pred + 1, n), 1)
-        prev_gt, prev_pred = gt, pred
-        if t >= n - 1:  # frame t ends the clip that starts at t - n + 1
+            if gt.shape != self._prev_gt.shape:
+                raise ValueError(f"frame shape changed from {self._prev_gt.shape} to {gt.shape}")
+            run_gt = np.where(gt == self._prev_gt, np.minimum(self._run_gt + 1, self._cap), 1)
+            run_pred = np.where(
+                pred == self._prev_pred, np.minimum(self._run_pred + 1, self._cap), 1
+            )
+        self._prev_gt, self._prev_pred = gt, pred
+        self._run_gt, self._run_pred = run_gt, run_pred
+        self.frames += 1
+        valid = gt != self.ignore_label if self.mode == "corrected" else None
+        for n in self.ns:
+            if self.frames < n:  # no clip of n frames ends here yet
+                continue
             stable_gt = run_gt >= n
-            if mode == "corrected":
-                stable_gt &= gt != ignore_label
+            if valid is not None:
+                stable_gt &= valid
             both = np.count_nonzero(stable_gt & (run_pred >= n))
-            rows.append((int(both), int(np.count_nonzero(stable_gt))))
-    if mode == "vspw_official":
-        rows = rows[:-1]  # the official loop stops one clip early (starts 0..C-n-1)
-    return np.asarray(rows, np.int64).reshape(-1, 2)
+            self._rows[n].append((int(both), int(np.count_nonzero(stable_gt))))
+
+    def rows(self, n: int) -> np.ndarray:
+        """(clips, 2) int64 rows ``(|A ∩ B|, |A|)`` of the clips of ``n`` frames so far."""
+        rows = self._rows[n]
+        if self.mode == "vspw_official":
+            rows = rows[:-1]  # the official loop stops one clip early (starts 0..C-n-1)
+        return np.asarray(rows, np.int64).reshape(-1, 2)
+
+    def counts(self) -> dict[int, np.ndarray]:
+        """``rows(n)`` for every clip length, as ``VideoStats.vc`` holds them."""
+        return {n: self.rows(n) for n in self.ns}
 
 
 class VideoConsistency(VideoMetric):
