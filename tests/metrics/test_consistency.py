@@ -119,8 +119,8 @@ def test_vc_pools_clips_across_videos():
     assert result["clips_2"] == 3
     assert result["settings"] == {"ns": [2], "mode": "corrected"}
     assert metric.per_video() == [
-        {"video_id": "a", "vc_2": 75.0, "clips_2": 2},
-        {"video_id": "b", "vc_2": 0.0, "clips_2": 1},
+        {"video_id": "a", "vc_2": 75.0, "clips_2": 2, "note": None},
+        {"video_id": "b", "vc_2": 0.0, "clips_2": 1, "note": None},
     ]
     assert metric.per_class() == []
 

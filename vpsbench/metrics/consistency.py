@@ -123,7 +123,7 @@ class VideoConsistency(VideoMetric):
     title = "VC (video consistency)"
     fields = (Field("vc_*", "VC_n"),)
     per_class_columns = ()
-    per_video_columns = ("vc_*", "clips_*")
+    per_video_columns = ("vc_*", "clips_*", "note")
 
     @classmethod
     def from_context(cls, context: MetricContext) -> VideoConsistency:
@@ -200,11 +200,31 @@ class VideoConsistency(VideoMetric):
         return []
 
     def per_video(self) -> list[dict]:
-        """VC_n and clip count of each video alone."""
+        """VC_n and clip count of each video alone; ``note``: why a VC_n of it has no value
+        (None when every one has)."""
         return [
-            {"video_id": video_id, **self._scores({n: [rows[n]] for n in self.ns})}
+            {
+                "video_id": video_id,
+                **self._scores({n: [rows[n]] for n in self.ns}),
+                "note": self.video_note(rows),
+            }
             for video_id, rows in self.videos.items()
         ]
+
+    def video_note(self, rows: dict) -> str | None:
+        """Why some VC_n of one video (its ``summarize`` rows) cannot exist: the video is
+        shorter than the clip, or no clip has a GT-stable pixel."""
+        reasons = []
+        for n in self.ns:
+            if not len(rows[n]):
+                need = f"more than {n}" if self.mode == "vspw_official" else str(n)
+                reasons.append(
+                    f"VC_{n} needs {need} annotated frames, the video has {rows['frames']}"
+                )
+            elif not (rows[n][:, 1] > 0).any():
+                label = "GT label" if self.mode == "vspw_official" else "non-void GT label"
+                reasons.append(f"VC_{n}: no clip has a pixel with a stable {label}")
+        return "; ".join(reasons) or None
 
 
 COUNT_KEYS = ("tp", "fp", "fn", "idsw", "frag", "gt_tracks")
