@@ -13,11 +13,35 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from vpsbench.format import schema
+from vpsbench.format import deflate, schema
 
 
 class FormatError(ValueError):
     """The file is not a readable unified vpsbench file."""
+
+
+def is_plain_deflate_by_frame(dataset: h5py.Dataset) -> bool:
+    """Whether each row of a (T, H, W) int32 dataset is one chunk with deflate as its only
+    filter: the layout the writer makes, whose chunks ``read_label_row`` inflates itself."""
+    return (
+        dataset.ndim == 3
+        and dataset.dtype == np.dtype("<i4")
+        and dataset.chunks == (1, *dataset.shape[1:])
+        and dataset.compression == "gzip"
+        and dataset.id.get_create_plist().get_nfilters() == 1
+    )
+
+
+def read_label_row(dataset: h5py.Dataset, row: int, plain_deflate: bool) -> np.ndarray:
+    """Row ``row`` of a label-map dataset. On the writer's layout the chunk is read raw and
+    inflated with ``deflate`` (ISA-L: ~3x faster than HDF5's filter on a 1024x2048 map)."""
+    if plain_deflate and 0 <= row < dataset.shape[0]:
+        mask, chunk = dataset.id.read_direct_chunk((row, 0, 0))
+        if mask == 0:  # the filter was applied to this chunk
+            flat = np.frombuffer(deflate.decompress(chunk), "<i4")
+            if flat.size == dataset.shape[1] * dataset.shape[2]:
+                return flat.reshape(dataset.shape[1:]).copy()  # writable, as h5py's reads
+    return dataset[row]
 
 
 def read_strings(dataset: h5py.Dataset) -> list[str]:
@@ -236,11 +260,19 @@ class Video:
         row = self._label_rows.get(int(index))
         if row is None:
             raise KeyError(f"frame {index} of video {self.video_id!r} is not annotated")
-        return self._group[schema.PANOPTIC][row]
+        return self.panoptic_row(row)
 
     def panoptic_row(self, row: int) -> np.ndarray:
         """The map of the ``row``-th annotated frame."""
-        return self._group[schema.PANOPTIC][row]
+        return read_label_row(self._panoptic, int(row), self._plain_deflate)
+
+    @cached_property
+    def _panoptic(self) -> h5py.Dataset:
+        return self._group[schema.PANOPTIC]
+
+    @cached_property
+    def _plain_deflate(self) -> bool:
+        return is_plain_deflate_by_frame(self._panoptic)
 
     def load_panoptic(self) -> np.ndarray:
         """All annotated maps of the video as one (A, H, W) array (reads the whole video)."""

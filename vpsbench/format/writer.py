@@ -7,7 +7,6 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import os
-import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import h5py
 import numpy as np
 
 from vpsbench import __version__
-from vpsbench.format import schema
+from vpsbench.format import deflate, schema
 
 STR = h5py.string_dtype("utf-8")
 BYTES = h5py.vlen_dtype(np.uint8)
@@ -38,27 +37,11 @@ class EncodedLabelMap:
     chunk: bytes
 
 
-def deflate_codec():
-    """The zlib-compatible compressor of label-map chunks: ISA-L when installed, else zlib.
-
-    Any zlib stream is a valid chunk for HDF5's deflate filter. ISA-L's level 1 compresses a
-    720p map in ~0.4 ms against zlib's ~9 ms, and to a smaller chunk (docs/FORMAT.md).
-    """
-    try:
-        from isal import isal_zlib
-    except ImportError:  # isal is a dependency, but the format must not need it
-        return zlib
-    return isal_zlib
-
-
-_DEFLATE = deflate_codec()
-
-
 def encode_label_map(panoptic: np.ndarray) -> EncodedLabelMap:
     """Compress an int32 label map into one chunk for HDF5's deflate filter (level 1)."""
     panoptic = np.ascontiguousarray(panoptic, dtype="<i4")
     return EncodedLabelMap(
-        panoptic.shape, _DEFLATE.compress(panoptic.tobytes(), DEFAULT_COMPRESSION_OPTS)
+        panoptic.shape, deflate.compress(panoptic.tobytes(), DEFAULT_COMPRESSION_OPTS)
     )
 
 

@@ -1,0 +1,34 @@
+"""The zlib-compatible codec of label-map chunks: ISA-L when installed, else Python's zlib.
+
+Any zlib stream is a valid chunk for HDF5's deflate filter, so files do not depend on the
+codec. ISA-L's level 1 compresses a 720p int32 map in ~0.4 ms against zlib's ~9 ms (and to a
+smaller chunk), and inflates a 1024x2048 map about 3x faster than HDF5's own filter
+(docs/FORMAT.md, "Compression").
+"""
+
+from __future__ import annotations
+
+import zlib
+from types import ModuleType
+
+
+def deflate_codec() -> ModuleType:
+    """``isal.isal_zlib`` when installed (a dependency), else ``zlib``: same API and format."""
+    try:
+        from isal import isal_zlib
+    except ImportError:  # the format must not need isal
+        return zlib
+    return isal_zlib
+
+
+CODEC = deflate_codec()
+
+
+def compress(data: bytes, level: int) -> bytes:
+    """A zlib stream of ``data``."""
+    return CODEC.compress(data, level)
+
+
+def decompress(data: bytes) -> bytes:
+    """The bytes of a zlib stream."""
+    return CODEC.decompress(data)
