@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from vpsbench.format import Category, FileInfo, Protocol, Track, VPSWriter
 from vpsbench.format.writer import EncodedLabelMap, encode_label_map
-from vpsbench.parallel import worker_context
+from vpsbench.parallel import ignore_sigint, worker_context
 
 
 class ConversionError(ValueError):
@@ -322,7 +322,9 @@ def encoded_videos(
         yield from map(task, plan.videos)
         return
     context = worker_context([__name__, decode.__module__])
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=ignore_sigint
+    ) as pool:
         # Bounded look-ahead: a couple of videos per worker in flight (bounded memory).
         window = 2 * workers
         videos = list(plan.videos)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Sequence
 from multiprocessing.context import BaseContext
 
@@ -21,3 +22,9 @@ def worker_context(preload: Sequence[str] = ()) -> BaseContext:
     # harmless no-ops for a running server.
     context.set_forkserver_preload(list(preload))
     return context
+
+
+def ignore_sigint() -> None:
+    """Pool initializer: Ctrl-C reaches the whole process group, and only the parent should
+    react to it (with one line), not every worker with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import multiprocessing
-import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ from vpsbench.format import VPSFile
 from vpsbench.format.schema import STQ_RULE_VIPSEG, Protocol
 from vpsbench.io.archive import SubmissionLimits
 from vpsbench.metrics.core import LabelSpace, VideoStats
+from vpsbench.parallel import ignore_sigint, worker_context
 
 from .predictions import EvaluationError, open_predictions
 from .streaming import (
@@ -101,12 +100,6 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
     return accumulator.stats()
 
 
-def ignore_sigint() -> None:
-    """Pool initializer: Ctrl-C reaches the whole process group, and only the parent should
-    react to it (with one line), not every worker with a traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def iter_video_stats(tasks: list[VideoTask], workers: int, progress: bool) -> Iterator[VideoStats]:
     """Video statistics in task order, computed in ``workers`` processes."""
     bar = tqdm(total=len(tasks), desc="scoring videos", unit="video", disable=not progress)
@@ -116,9 +109,7 @@ def iter_video_stats(tasks: list[VideoTask], workers: int, progress: bool) -> It
                 yield compute_video_stats(task)
                 bar.update()
             return
-        # forkserver: workers start clean, without the parent's open HDF5 handles.
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        context = worker_context([__name__])
         pool = concurrent.futures.ProcessPoolExecutor(
             workers, mp_context=context, initializer=ignore_sigint
         )
