@@ -24,6 +24,7 @@ from PIL import Image
 from vpsbench.cli import main
 from vpsbench.format import VPSFile
 from vpsbench.io.archive import SubmissionLimits
+from vpsbench.io.png import DECODER_ENV
 from vpsbench.io.submission import SubmissionError, read_id_png, write_submission
 
 H, W = 6, 8  # the toy GT frame
@@ -279,6 +280,7 @@ def test_pillow_bomb_warning_becomes_our_refusal(tmp_path, monkeypatch):
     """Should Pillow still warn while decoding (its limit lowered here), it is a refusal."""
     path = tmp_path / "a.png"
     Image.new("RGB", (W, H)).save(path)
+    monkeypatch.setenv(DECODER_ENV, "pillow")  # the default decoder, pyspng, has no such guard
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

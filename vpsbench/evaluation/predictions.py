@@ -132,7 +132,10 @@ class SubmissionPredictions:
                 raise
             raise SubmissionError(f"video {paired.video_id}: {err}") from err
         segments = self.segment_categories(paired)
-        present = np.unique(ids)
+        # Id maps are piecewise constant: the ids of the runs of equal pixels (raster order)
+        # give the ids present and the panoptic map, without a sort or lookup of every pixel.
+        starts, run_ids = value_runs(ids)
+        present = np.unique(run_ids)
         not_in_json = [int(i) for i in present if i != 0 and int(i) not in segments]
         where = f"video {paired.video_id}, " if self.layout == VIDEO_LAYOUT else ""
         if not_in_json:
@@ -146,7 +149,8 @@ class SubmissionPredictions:
                 f"{self.frame_label(paired)}: pred.json ids {not_in_png[:5]} do not occur in "
                 f"{paired.png.name}"
             )
-        return colour_ids_to_panoptic(ids, segments, values, self.void)
+        run_values = colour_ids_to_panoptic(run_ids, segments, values, self.void)
+        return np.repeat(run_values, np.diff(starts, append=ids.size)).reshape(ids.shape)
 
     def segment_categories(self, paired: PairedFrame) -> dict[int, int]:
         """{segment id: category} of one frame, refusing duplicates and unknown categories."""
@@ -252,6 +256,16 @@ def colour_ids_to_panoptic(
     order = np.argsort(lut_keys)
     pos = np.searchsorted(lut_keys[order], ids)
     return lut_vals[order][pos]
+
+
+def value_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, value) of each run of equal values of a map in raster order."""
+    flat = values.ravel()
+    change = np.empty(flat.size, bool)
+    change[:1] = True
+    np.not_equal(flat[1:], flat[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    return starts, flat[starts]
 
 
 def is_hdf5(path: Path) -> bool:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import struct
-import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from vpsbench.io.archive import SubmissionLimits, human_size
+from vpsbench.io.png import ORDER_STEP, PngBombError, PngDecodeError, decode_packed
 from vpsbench.io.submission import OTHER_SIGNATURES, PNG_COLOUR_TYPES, PNG_SIGNATURE
 
 INSTANCE_BITS = 16
@@ -137,25 +137,16 @@ def read_step_png(
     against: str = "the GT frame",
 ) -> np.ndarray:
     """Decode a STEP PNG to packed values (int32), refusing a bad header before decoding."""
-    check_header(path, where, size, max_pixels, against)
+    height, width = check_header(path, where, size, max_pixels, against)
     try:
-        # Pillow's bomb warning would print above our one-line error; make it the refusal.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=["PNG"]) as img:
-                if img.mode != "RGB":  # the header said RGB; guard what was decoded
-                    raise StepPngError(f"{where} decodes to mode {img.mode}, not an RGB image")
-                width, height = img.size
-                # Packed B, G, R, 0 bytes read as little-endian uint32 are R << 16 | G << 8 | B
-                # (``pack_rgb``) without a pass over the pixels: 2-3x faster than packing the
-                # (H, W, 3) array.
-                packed = img.tobytes("raw", "BGRX")
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+        # Decoded straight to R << 16 | G << 8 | B (``pack_rgb``) without a pass over the
+        # (H, W, 3) array: pyspng, else Pillow's BGRX raw packer (``vpsbench.io.png``).
+        packed = decode_packed(path, height, width, ORDER_STEP)
+    except PngBombError as err:
         raise StepPngError(f"{where}: refusing a possible decompression bomb ({err})") from err
-    except (OSError, SyntaxError, ValueError, zlib.error) as err:
+    except PngDecodeError as err:
         raise StepPngError(f"{where} cannot be decoded as PNG (truncated?): {err}") from err
-    values = np.frombuffer(packed, "<u4").reshape(height, width) & np.uint32(0xFFFFFF)
-    return values.view(np.int32)
+    return packed.view(np.int32)
 
 
 def write_step_png(path: Path, packed: np.ndarray) -> None:

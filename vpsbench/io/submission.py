@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import struct
-import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from vpsbench.io.archive import (
     extract_archive,
     human_size,
 )
+from vpsbench.io.png import ORDER_COCO, PngBombError, PngDecodeError, decode_packed
 
 PRED_JSON = "pred.json"
 PNG_DIR = "pan_pred"
@@ -345,24 +345,16 @@ def check_png_header(path: Path, height: int, width: int, max_pixels: int) -> No
 def read_id_png(
     path: Path, height: int, width: int, max_pixels: int = SubmissionLimits.max_pixels
 ) -> np.ndarray:
-    """Decode a prediction PNG to colour ids, refusing a bad header before decoding pixels."""
+    """Decode a prediction PNG to colour ids (uint32 R + 256 G + 65536 B), refusing a bad
+    header before decoding pixels (pyspng, else Pillow: ``vpsbench.io.png``)."""
     check_png_header(path, height, width, max_pixels)
     where = f"{PNG_DIR}/{path.name}"
     try:
-        # Pillow's bomb warning would print above our one-line error; make it the refusal.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=["PNG"]) as img:
-                if img.mode != "RGB" or img.size != (width, height):  # checked: cannot happen
-                    raise SubmissionError(f"{where} decodes as {img.mode} {img.size}")
-                rgb = np.asarray(img)
-    except SubmissionError:
-        raise
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
+        return decode_packed(path, height, width, ORDER_COCO)
+    except PngBombError as err:
         raise SubmissionError(f"{where}: refusing a possible decompression bomb ({err})") from err
-    except (OSError, SyntaxError, ValueError, zlib.error) as err:
+    except PngDecodeError as err:
         raise SubmissionError(f"{where} cannot be decoded as PNG: {err}; re-save it") from err
-    return rgb_to_id(rgb)
 
 
 def segment_colour_ids(values: np.ndarray, categories: dict[int, tuple], divisor: int, void: int,
