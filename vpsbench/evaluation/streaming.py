@@ -26,8 +26,13 @@ from vpsbench.format.schema import (
 )
 from vpsbench.metrics import METRICS
 from vpsbench.metrics.consistency import VC_MODES, ClipCounter
-from vpsbench.metrics.core import LabelSpace, MetricContext, PairHistogram, VideoStats
-from vpsbench.metrics.core import pair_histogram as _pair_histogram
+from vpsbench.metrics.core import (
+    LabelSpace,
+    MetricContext,
+    PairHistogram,
+    VideoStats,
+    histogram_and_runs,
+)
 from vpsbench.metrics.tubes import InstanceTubes, TubeIdentity, conflicting_keys
 from vpsbench.metrics.vpq import TUBE_RULES
 
@@ -228,16 +233,14 @@ class VideoAccumulator:
                 f"{where}: the GT frame is {gt.shape} but earlier frames of this video are "
                 f"{self.shape}; the frames of one video share one size"
             )
-        histogram = _pair_histogram(gt, pred)
+        # One pass over the pixels: the runs of equal pairs give the histogram and VC's counts.
+        histogram, runs = histogram_and_runs(gt, pred)
         check_gt_values(histogram.gt, self._categories, self.space, where, self.gt_table)
         check_prediction_values(histogram.pred, self._categories, self.space, where)
         check_tube_identity(histogram.pred, self.tubes, where)
         # Every check has passed: only now does the frame change the accumulator.
         if self._clips is not None:
-            self._clips.add(
-                self.space.category(gt).astype(np.uint16),
-                self.space.category(pred).astype(np.uint16),
-            )
+            self._clips.add_panoptic(gt, pred, self.space.label_divisor, runs)
         self.shape = gt.shape
         self.stems.append(stem)
         self.histograms.append(histogram)

@@ -22,6 +22,7 @@ from vpsbench.metrics.core import (
     LabelSpace,
     MetricContext,
     PairHistogram,
+    PairRuns,
     VideoMetric,
     VideoStats,
 )
@@ -61,6 +62,12 @@ class ClipCounter:
     with the same label (capped at the longest clip length, so it never overflows), so a clip
     of n frames ending at frame t has A = {gt run ≥ n}: only the previous frame's labels and
     the two counters are kept, whatever the video's length (``vc_clip_counts`` for the modes).
+
+    Frames come as semantic maps (``add``) or as raster runs of equal labels (``add_runs``,
+    from the ``PairRuns`` the pair histogram is counted from): then the state is kept per
+    segment of pixels that share labels and counters, a few thousand per frame instead of a
+    million pixels, and the rows are the same. A video may mix both; after a map the state
+    stays per pixel.
     """
 
     def __init__(self, ns: Sequence[int], mode: str = "corrected", ignore_label: int = 255) -> None:
@@ -74,19 +81,76 @@ class ClipCounter:
         self.frames = 0
         self._cap = max(self.ns)
         self._rows: dict[int, list[tuple[int, int]]] = {n: [] for n in self.ns}
+        # Per pixel, or per segment (``_starts`` then holds the segments' first pixels).
         self._prev_gt = self._prev_pred = self._run_gt = self._run_pred = None
+        self._starts: np.ndarray | None = None
+        self._size: int | None = None
+        self._shape: tuple[int, ...] | None = None
+
+    def add_panoptic(
+        self, gt: np.ndarray, pred: np.ndarray, label_divisor: int, runs: PairRuns | None = None
+    ) -> None:
+        """Add the next frame from its panoptic maps (semantic = value // ``label_divisor``),
+        by its ``PairRuns`` when given (``pair_runs`` of the same maps)."""
+        if runs is None:
+            self.add(np.asarray(gt) // label_divisor, np.asarray(pred) // label_divisor)
+            return
+        self._check_shape(np.shape(gt), np.shape(pred))
+        self.add_runs(runs.starts, runs.gt // label_divisor, runs.pred // label_divisor, runs.size)
+
+    def _check_shape(self, gt_shape: tuple, pred_shape: tuple) -> None:
+        if gt_shape != pred_shape:
+            raise ValueError(f"GT frame is {gt_shape} but prediction frame is {pred_shape}")
+        if self._shape is not None and gt_shape != self._shape:
+            raise ValueError(f"frame shape changed from {self._shape} to {gt_shape}")
+        self._shape = tuple(gt_shape)
 
     def add(self, gt_frame: np.ndarray, pred_frame: np.ndarray) -> None:
         """Add the next frame's GT and predicted semantic maps (same shape as every frame)."""
         gt, pred = np.asarray(gt_frame), np.asarray(pred_frame)
-        if gt.shape != pred.shape:
-            raise ValueError(f"GT frame is {gt.shape} but prediction frame is {pred.shape}")
+        self._check_shape(gt.shape, pred.shape)
+        gt, pred = gt.ravel(), pred.ravel()
+        if self._starts is not None:  # runs so far: continue per pixel
+            lengths = np.diff(self._starts, append=self._size)
+            self._prev_gt, self._prev_pred, self._run_gt, self._run_pred = (
+                np.repeat(a, lengths)
+                for a in (self._prev_gt, self._prev_pred, self._run_gt, self._run_pred)
+            )
+            self._starts = None
+        self._update(gt, pred, None)
+
+    def add_runs(
+        self, starts: np.ndarray, gt_labels: np.ndarray, pred_labels: np.ndarray, size: int
+    ) -> None:
+        """Add the next frame as raster runs: the flat index of each run's first pixel (sorted,
+        from 0) and its GT and predicted semantic labels; ``size`` = the frame's pixels."""
+        starts = np.asarray(starts, np.int64)
+        gt, pred = np.asarray(gt_labels), np.asarray(pred_labels)
+        if self._size is not None and size != self._size:
+            raise ValueError(f"frame size changed from {self._size} to {size} pixels")
+        self._size = int(size)
+        if self.frames and self._starts is None:  # per pixel so far: stay per pixel
+            lengths = np.diff(starts, append=size)
+            self._update(np.repeat(gt, lengths), np.repeat(pred, lengths), None)
+            return
+        if self.frames:
+            # The segments of both partitions: each lies inside one old and one new run.
+            merged = np.union1d(self._starts, starts)
+            old = np.searchsorted(self._starts, merged, "right") - 1
+            new = np.searchsorted(starts, merged, "right") - 1
+            self._prev_gt, self._prev_pred = self._prev_gt[old], self._prev_pred[old]
+            self._run_gt, self._run_pred = self._run_gt[old], self._run_pred[old]
+            starts, gt, pred = merged, gt[new], pred[new]
+        self._starts = starts
+        self._update(gt, pred, np.diff(starts, append=size))
+        self._merge_segments()
+
+    def _update(self, gt: np.ndarray, pred: np.ndarray, weights: np.ndarray | None) -> None:
+        """Advance the counters by one frame; ``weights``: pixels per element (None: 1)."""
         if self._prev_gt is None:
             run_gt = np.ones(gt.shape, np.int32)
             run_pred = np.ones(gt.shape, np.int32)
         else:
-            if gt.shape != self._prev_gt.shape:
-                raise ValueError(f"frame shape changed from {self._prev_gt.shape} to {gt.shape}")
             run_gt = np.where(gt == self._prev_gt, np.minimum(self._run_gt + 1, self._cap), 1)
             run_pred = np.where(
                 pred == self._prev_pred, np.minimum(self._run_pred + 1, self._cap), 1
@@ -95,14 +159,30 @@ class ClipCounter:
         self._run_gt, self._run_pred = run_gt, run_pred
         self.frames += 1
         valid = gt != self.ignore_label if self.mode == "corrected" else None
+        both_runs = np.minimum(run_gt, run_pred)
         for n in self.ns:
             if self.frames < n:  # no clip of n frames ends here yet
                 continue
             stable_gt = run_gt >= n
             if valid is not None:
                 stable_gt &= valid
-            both = np.count_nonzero(stable_gt & (run_pred >= n))
-            self._rows[n].append((int(both), int(np.count_nonzero(stable_gt))))
+            stable_both = stable_gt & (both_runs >= n)
+            if weights is None:
+                row = (np.count_nonzero(stable_both), np.count_nonzero(stable_gt))
+            else:
+                row = (weights[stable_both].sum(), weights[stable_gt].sum())
+            self._rows[n].append((int(row[0]), int(row[1])))
+
+    def _merge_segments(self) -> None:
+        """Drop segment boundaries across which labels and counters are all equal."""
+        arrays = (self._prev_gt, self._prev_pred, self._run_gt, self._run_pred)
+        keep = np.zeros(len(self._starts), bool)
+        keep[0] = True
+        for a in arrays:
+            keep[1:] |= a[1:] != a[:-1]
+        if not keep.all():
+            self._starts = self._starts[keep]
+            self._prev_gt, self._prev_pred, self._run_gt, self._run_pred = (a[keep] for a in arrays)
 
     def rows(self, n: int) -> np.ndarray:
         """(clips, 2) int64 rows ``(|A ∩ B|, |A|)`` of the clips of ``n`` frames so far."""

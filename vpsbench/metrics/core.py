@@ -104,8 +104,40 @@ def _dense_index(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return present, np.take(lut, values)
 
 
+@dataclass(frozen=True)
+class PairRuns:
+    """One frame as runs of equal (GT value, predicted value) pairs in raster order.
+
+    Label maps are piecewise constant, so a frame has a few runs per row: the pair histogram
+    and VC's clip counters (``ClipCounter.add_runs``) are computed from the runs, not the
+    pixels. ``starts`` are the flat indices of the runs' first pixels, ``size`` the pixels.
+    """
+
+    starts: np.ndarray
+    gt: np.ndarray
+    pred: np.ndarray
+    size: int
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.starts, append=self.size)
+
+    def histogram(self) -> PairHistogram:
+        """The frame's pair histogram: the run lengths summed per (GT, prediction) pair."""
+        return sum_histograms([PairHistogram(self.gt, self.pred, self.lengths)], merge_single=True)
+
+
 def pair_histogram(gt: np.ndarray, pred: np.ndarray) -> PairHistogram:
     """Count every (GT value, predicted value) pair of co-located pixels in one frame."""
+    return histogram_and_runs(gt, pred)[0]
+
+
+def histogram_and_runs(gt: np.ndarray, pred: np.ndarray) -> tuple[PairHistogram, PairRuns | None]:
+    """The frame's pair histogram and, unless the maps are too fragmented, its ``PairRuns``
+    (from which it was counted): one pass over the pixels for every per-frame statistic."""
     gt = np.asarray(gt)
     pred = np.asarray(pred)
     if gt.shape != pred.shape:
@@ -113,19 +145,19 @@ def pair_histogram(gt: np.ndarray, pred: np.ndarray) -> PairHistogram:
     g, p = gt.ravel(), pred.ravel()
     if g.size == 0:
         empty = np.zeros(0, np.int64)
-        return PairHistogram(empty, empty, empty)
-    runs = _pair_runs(g, p)
+        return PairHistogram(empty, empty, empty), None
+    runs = pair_runs(gt, pred)
     if runs is not None:
-        return _histogram_of_runs(*runs)
-    return _histogram_of_pixels(g, p)
+        return runs.histogram(), runs
+    return _histogram_of_pixels(g, p), None
 
 
-def _pair_runs(g: np.ndarray, p: np.ndarray) -> tuple | None:
-    """(GT value, predicted value, length) of each run of equal pairs in raster order.
-
-    Label maps are piecewise constant, so a frame has a few runs per row and counting runs is
-    several times cheaper than counting pixels; None when the maps are too fragmented for that.
-    """
+def pair_runs(gt: np.ndarray, pred: np.ndarray) -> PairRuns | None:
+    """The frame's runs of equal pairs (``PairRuns``); None when the maps are empty or too
+    fragmented for runs to be cheaper than pixels (more than one run per 8 pixels)."""
+    g, p = np.asarray(gt).ravel(), np.asarray(pred).ravel()
+    if g.size == 0 or g.size != p.size:
+        return None
     change = np.empty(g.size, bool)
     change[0] = True
     np.not_equal(g[1:], g[:-1], out=change[1:])
@@ -133,12 +165,7 @@ def _pair_runs(g: np.ndarray, p: np.ndarray) -> tuple | None:
     starts = np.flatnonzero(change)
     if len(starts) * 8 > g.size:
         return None
-    lengths = np.diff(starts, append=g.size)
-    return g[starts].astype(np.int64), p[starts].astype(np.int64), lengths
-
-
-def _histogram_of_runs(g: np.ndarray, p: np.ndarray, lengths: np.ndarray) -> PairHistogram:
-    return sum_histograms([PairHistogram(g, p, lengths)], merge_single=True)
+    return PairRuns(starts, g[starts].astype(np.int64), p[starts].astype(np.int64), int(g.size))
 
 
 def _histogram_of_pixels(g: np.ndarray, p: np.ndarray) -> PairHistogram:
