@@ -1,38 +1,54 @@
 """Evaluator speed and memory on W1 (Cityscapes-VPS val size: 50 videos x 6 frames, 1024x2048).
 
-Prints, in one run:
-  * the literal per-window VPQ (tests/metrics/literal_vpq.py, which mirrors the official
-    scorer's work: stack each window, one np.unique per window) on decoded maps, timed on
-    ``--literal-videos`` videos and scaled to all videos;
-  * the fast path (VPQ 4 windows + PQ + STQ) from HDF5 with 1 and 2 workers, and the ratios;
-  * the fast path from the official PNG submission layout;
-  * the per-frame floor (read + decode one GT and one prediction map, one pair histogram);
-  * peak RSS of this process and of its workers.
+Prints, in one run, every figure next to its ratio to the literal official procedure and to
+the decode floor, measured side by side (absolute times depend on the machine's load):
 
-    python benchmarks/bench_eval.py --videos 50 --height 1024 --width 2048 --workdir /tmp/w1
+  * the literal official procedure (mcahny/vps ``tools/eval_vpq.py``, VPQ only, one process):
+    each prediction PNG decoded with ``np.array(Image.open(...))``, and for each of the 4
+    window sizes and each window the frames converted to ids (R + 256 G + 65536 B), stacked
+    and counted with one ``np.unique`` (tests/literal_vpq.py's matching). GT maps come from
+    the HDF5 file (the official script decodes GT PNGs too, so this is conservative). Timed
+    on ``--literal-videos`` videos and scaled to all;
+  * all metrics (vpq,pq,stq,vc,idsw) from the PNG submission and from HDF5, with 1 and 2
+    workers (``--workers``), each in a fresh process; VPQ alone with 1 worker, so the cost of
+    PQ + STQ + VC + IDSW shows as a percentage;
+  * PNG figures for each decoder (``--decoders``: pyspng, the default, and Pillow);
+  * the decode floor with the same workers: every prediction PNG decoded once (or every
+    prediction map read from HDF5 once) and every GT map read once, nothing else;
+  * 1 -> 2 worker scaling of each;
+  * peak RSS: the evaluating process, its largest worker, and the largest sum over the
+    process tree (sampled from /proc every 20 ms).
 
-Files are cached in --workdir; pass --fresh to regenerate them.
+    python benchmarks/bench_eval.py --videos 50 --height 1024 --width 2048   # W1, minutes
+    python benchmarks/bench_eval.py --quick                                   # seconds
+
+Files are cached in --workdir per size; pass --fresh to regenerate them.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import multiprocessing
+import os
 import resource
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 from from_tests import load_test_module
+from PIL import Image
 
 from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
 from vpsbench.evaluation import evaluate
 from vpsbench.format import VPSFile, VPSWriter
 from vpsbench.format.schema import Category, FileInfo, GroundTruthRef
-from vpsbench.io.submission import write_submission
-from vpsbench.metrics.core import pair_histogram
+from vpsbench.io.png import DECODER_ENV
+from vpsbench.io.submission import PNG_DIR, read_id_png, write_submission
+from vpsbench.parallel import worker_context
 
-literal_vpq = load_test_module("literal_vpq").literal_vpq
+window_counts = load_test_module("literal_vpq").window_counts
 
 CATEGORIES = [
     Category(i, f"class{i}", i >= 11, (i * 13 + 1, i * 37 % 256, i * 71 % 256), i)
@@ -40,6 +56,11 @@ CATEGORIES = [
 ]
 THINGS = {c.id for c in CATEGORIES if c.isthing}
 FRAMES = 6
+ALL = "vpq,pq,stq,vc,idsw"
+WINDOWS = (1, 2, 3, 4)  # Cityscapes-VPS k = 0, 5, 10, 15
+
+
+# --- the W1 workload ---------------------------------------------------------------------
 
 
 def w1_video(rng: np.random.Generator, h: int, w: int) -> tuple[list, list]:
@@ -98,67 +119,173 @@ def write_w1_videos(writer: VPSWriter, videos: int, h: int, w: int, which: int) 
                 video.add_frame(f"{v:04d}_{t:04d}", t, label_map)
 
 
-def evaluate_in_child(queue, gt: Path, pred: Path, metrics: str, workers: int) -> None:
-    """Run one evaluation in a fresh process and report (seconds, summary, peak RSS MiB)."""
-    seconds, result = timed(evaluate, gt, pred, metrics=metrics, workers=workers)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put((seconds, result.summary, own))
+# --- measuring in fresh processes ----------------------------------------------------------
 
 
-def in_child(target, *args):
-    """Run ``target(queue, *args)`` in a fresh process and return what it puts in the queue."""
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (/proc/PID/task/*/children)."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process so far (/proc/PID/stat), None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class TreeSampler(threading.Thread):
+    """Samples a process and its descendants: largest RSS sum, largest single child RSS, and
+    the CPU seconds of the whole tree (each process's last sample, up to 20 ms short)."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak_sum = self.peak_child = 0.0
+        self.cpu: dict[int, float] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            tree = process_tree(self.pid)
+            sizes = {p: rss_mib(p) for p in tree}
+            self.peak_sum = max(self.peak_sum, sum(sizes.values()))
+            children = [size for p, size in sizes.items() if p != self.pid]
+            self.peak_child = max([self.peak_child, *children])
+            for p in tree:
+                seconds = cpu_seconds(p)
+                if seconds is not None:
+                    self.cpu[p] = seconds
+            self.done.wait(self.interval)
+
+
+def in_child(target, *args) -> dict:
+    """Run ``target(queue, *args)`` in a fresh process; its dict, plus the RSS samples."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     process = context.Process(target=target, args=(queue, *args))
     process.start()
+    sampler = TreeSampler(process.pid)
+    sampler.start()
     value = queue.get()
     process.join()
+    sampler.done.set()
+    sampler.join()
+    value.update(rss_tree=sampler.peak_sum, rss_worker=sampler.peak_child)
+    value["cpu"] = sum(sampler.cpu.values())
     return value
 
 
-def measured(gt: Path, pred: Path, metrics: str, workers: int) -> tuple[float, dict, float]:
-    """Seconds, summary and peak RSS (MiB) of one evaluation in a new process."""
-    return in_child(evaluate_in_child, gt, pred, metrics, workers)
-
-
-def worker_peak_in_child(queue, gt: Path, pred: Path) -> None:
-    """Peak RSS of a process that does one worker's job: reduce one video to its statistics."""
-    from vpsbench.evaluation.predictions import HDF5Predictions
-    from vpsbench.evaluation.runner import VideoTask, compute_video_stats
-
-    with VPSFile(gt) as f:
-        video_id, categories = f.video_ids[0], tuple(c.id for c in f.categories)
-    compute_video_stats(VideoTask(gt, HDF5Predictions(pred), video_id, categories, (), ""))
-    queue.put(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-
-
-def timed(fn, *args, **kwargs):
+def evaluate_in_child(queue, gt: Path, pred: Path, metrics: str, workers: int, decoder: str):
+    """One evaluation in a fresh process: seconds, summary and own peak RSS (MiB)."""
+    os.environ[DECODER_ENV] = decoder
     start = time.perf_counter()
-    value = fn(*args, **kwargs)
-    return time.perf_counter() - start, value
+    result = evaluate(gt, pred, metrics=metrics, workers=workers)
+    seconds = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put({"seconds": seconds, "summary": result.summary, "rss_main": own})
 
 
-def literal_seconds(gt_path: Path, pred_path: Path, videos: int) -> float:
-    """Seconds of the literal per-window VPQ (4 window sizes) on ``videos`` decoded videos."""
-    with VPSFile(gt_path) as gt, VPSFile(pred_path) as pred:
-        data = [
-            (list(gt.video(vid).load_panoptic()), list(pred.video(vid).load_panoptic()))
-            for vid in gt.video_ids[:videos]
-        ]
-    seconds, _ = timed(literal_vpq, data, list(range(19)), THINGS, (1, 2, 3, 4))
-    return seconds
+def floor_video(job: tuple) -> int:
+    """Read every GT map of one video once and decode (or read) every prediction map once."""
+    gt_path, pred, video_id = job
+    pixels = 0
+    with VPSFile(gt_path) as gt:
+        video = gt.video(video_id)
+        stems = [video.stems[i] for i in video.annotated_indices]
+        for row in range(len(stems)):
+            pixels += video.panoptic_row(row).size
+        if pred.suffix == ".h5":
+            with VPSFile(pred) as file:
+                pred_video = file.video(video_id)
+                for row in range(len(stems)):
+                    pixels += pred_video.panoptic_row(row).size
+        else:
+            for stem in stems:
+                png = pred / PNG_DIR / f"{stem}.png"
+                pixels += read_id_png(png, video.height, video.width).size
+    return pixels
 
 
-def frame_floor(gt_path: Path, pred_path: Path) -> float:
-    """Seconds to read both maps of one frame and histogram them (median of one video)."""
-    times = []
-    with VPSFile(gt_path) as gt, VPSFile(pred_path) as pred:
-        vid = gt.video_ids[0]
-        for row in range(FRAMES):
-            start = time.perf_counter()
-            pair_histogram(gt.video(vid).panoptic_row(row), pred.video(vid).panoptic_row(row))
-            times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def floor_in_child(queue, gt: Path, pred: Path, workers: int, decoder: str) -> None:
+    """The decode floor with the evaluation's pool set-up (same workers, one task a video)."""
+    os.environ[DECODER_ENV] = decoder
+    start = time.perf_counter()
+    with VPSFile(gt) as f:
+        jobs = [(gt, pred, video_id) for video_id in f.video_ids]
+    if workers <= 1:
+        for job in jobs:
+            floor_video(job)
+    else:
+        context = worker_context([__name__])
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            list(pool.map(floor_video, jobs))
+    seconds = time.perf_counter() - start
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put({"seconds": seconds, "rss_main": own})
+
+
+def literal_in_child(queue, gt_path: Path, submission: Path, videos: int) -> None:
+    """The official procedure on ``videos`` videos: decode PNGs, then per window size and
+    window convert RGB to ids, stack and count (one process, like the official script)."""
+    import json
+
+    start = time.perf_counter()
+    entries = json.loads((submission / "pred.json").read_text())["annotations"]
+    tables = {
+        e["image_id"]: {s["id"]: s["category_id"] for s in e["segments_info"]} for e in entries
+    }
+    categories = [c.id for c in CATEGORIES]
+    with VPSFile(gt_path) as gt:
+        for video_id in gt.video_ids[:videos]:
+            video = gt.video(video_id)
+            stems = [video.stems[i] for i in video.annotated_indices]
+            gts = [video.panoptic_row(row) for row in range(len(stems))]
+            rgbs = [np.array(Image.open(submission / PNG_DIR / f"{s}.png")) for s in stems]
+            for n in WINDOWS:
+                for t0 in range(len(stems) - n + 1):
+                    ids = []
+                    for rgb in rgbs[t0 : t0 + n]:
+                        pan = np.uint32(rgb)
+                        ids.append(pan[:, :, 0] + pan[:, :, 1] * 256 + pan[:, :, 2] * 256 * 256)
+                    window_counts(
+                        np.stack(gts[t0 : t0 + n]),
+                        np.stack(ids),
+                        categories,
+                        THINGS,
+                        1000,
+                        255_000,
+                        0,
+                        [tables[s] for s in stems[t0 : t0 + n]],
+                    )
+    queue.put({"seconds": time.perf_counter() - start})
+
+
+# --- the report ----------------------------------------------------------------------------
 
 
 def main() -> None:
@@ -166,45 +293,87 @@ def main() -> None:
     parser.add_argument("--videos", type=int, default=50)
     parser.add_argument("--height", type=int, default=1024)
     parser.add_argument("--width", type=int, default=2048)
-    parser.add_argument("--literal-videos", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="4 videos of 256x512: seconds")
+    parser.add_argument("--literal-videos", type=int, default=5, help="timed, then scaled")
+    parser.add_argument("--workers", default="1,2", help="worker counts compared (default 1,2)")
+    parser.add_argument("--decoders", default="pyspng,pillow", help="PNG decoders compared")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vpsbench-w1"))
     parser.add_argument("--fresh", action="store_true")
-    parser.add_argument("--metrics", default="vpq,pq,stq")
     args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    gt_path, pred_path = args.workdir / "w1_gt.h5", args.workdir / "w1_pred.h5"
-    if args.fresh or not gt_path.exists() or not pred_path.exists():
-        seconds, _ = timed(write_w1, args.workdir, args.videos, args.height, args.width)
-        print(f"wrote W1 ({args.videos} videos x {FRAMES} frames) in {seconds:.1f}s")
-    submission = args.workdir / "submission"
+    if args.quick:
+        args.videos, args.height, args.width, args.literal_videos = 4, 256, 512, 2
+    workers = [int(w) for w in args.workers.split(",")]
+    decoders = [d.strip() for d in args.decoders.split(",") if d.strip()]
+    workdir = args.workdir / f"{args.videos}x{args.height}x{args.width}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    gt, pred = workdir / "w1_gt.h5", workdir / "w1_pred.h5"
+    submission = workdir / "submission"
+    if args.fresh or not gt.exists() or not pred.exists():
+        start = time.perf_counter()
+        write_w1(workdir, args.videos, args.height, args.width)
+        print(f"wrote W1 ({args.videos} videos x {FRAMES} frames) in "
+              f"{time.perf_counter() - start:.1f}s")  # fmt: skip
     if args.fresh or not (submission / "pred.json").exists():
-        with VPSFile(gt_path) as gt, VPSFile(pred_path) as pred:
-            write_submission(pred, gt, submission)
+        with VPSFile(gt) as g, VPSFile(pred) as p:
+            write_submission(p, g, submission)
 
-    metrics = args.metrics
-    fast1, summary, rss1 = measured(gt_path, pred_path, metrics, 1)
-    fast2, summary2, rss2 = measured(gt_path, pred_path, metrics, 2)
-    png1, summary_png, _ = measured(gt_path, submission, metrics, 1)
-    png2, _, _ = measured(gt_path, submission, metrics, 2)
-    rss_worker = in_child(worker_peak_in_child, gt_path, pred_path)
-    assert summary["vpq"] == summary2["vpq"] == summary_png["vpq"]
     n_lit = min(args.literal_videos, args.videos)
-    literal = literal_seconds(gt_path, pred_path, n_lit) * args.videos / n_lit
-    floor = frame_floor(gt_path, pred_path)
-    frames = args.videos * FRAMES
-    print(f"W1: {args.videos} videos x {FRAMES} frames, {args.height}x{args.width}")
-    print(f"VPQ mean (all/things/stuff): {summary['vpq']['all']:.4f} / "
-          f"{summary['vpq']['things']:.4f} / {summary['vpq']['stuff']:.4f}")  # fmt: skip
-    print(f"literal per-window VPQ only, decoded maps ({n_lit} videos, scaled): {literal:8.1f} s")
-    print(f"fast {metrics} from HDF5, 1 worker:   {fast1:8.1f} s  ratio {literal / fast1:5.1f}x")
-    print(f"fast {metrics} from HDF5, 2 workers:  {fast2:8.1f} s  scaling {fast1 / fast2:4.2f}x")
-    print(f"fast from PNG submission, 1 worker:    {png1:8.1f} s")
-    print(f"fast from PNG submission, 2 workers:   {png2:8.1f} s  scaling {png1 / png2:4.2f}x")
-    print(f"per-frame floor (read 2 maps + histogram): {1000 * floor:.1f} ms -> "
-          f"{frames * floor:.1f} s for {frames} frames; 1-worker HDF5 run is "
-          f"{fast1 / (frames * floor):.2f}x the floor")  # fmt: skip
-    print(f"peak RSS, 1 worker: {rss1:.0f} MiB; 2 workers: main {rss2:.0f} MiB, "
-          f"one worker process {rss_worker:.0f} MiB")  # fmt: skip
+    literal = in_child(literal_in_child, gt, submission, n_lit)["seconds"] * args.videos / n_lit
+    runs: dict[tuple, dict] = {}
+    floors: dict[tuple, dict] = {}
+    sources = [("HDF5", pred, "pyspng")] + [(f"PNG/{d}", submission, d) for d in decoders]
+    for name, path, decoder in sources:
+        for w in workers:
+            floors[name, w] = in_child(floor_in_child, gt, path, w, decoder)
+            runs[name, ALL, w] = in_child(evaluate_in_child, gt, path, ALL, w, decoder)
+        runs[name, "vpq", 1] = in_child(evaluate_in_child, gt, path, "vpq", 1, decoder)
+    summaries = {str(r["summary"]["vpq"]) for key, r in runs.items()}
+    assert len(summaries) == 1, "VPQ differs between runs"
+    summary = next(iter(runs.values()))["summary"]
+
+    print(f"W1: {args.videos} videos x {FRAMES} frames, {args.height}x{args.width}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end")  # fmt: skip
+    print(f"VPQ all/things/stuff {summary['vpq']['all']:.4f} / {summary['vpq']['things']:.4f} "
+          f"/ {summary['vpq']['stuff']:.4f}, STQ {summary['stq']['stq']:.4f}, "
+          f"IDSW {summary['idsw']['idsw']} (equal in every run)")  # fmt: skip
+    print(f"literal official procedure (VPQ only, 1 process; timed on {n_lit} videos, scaled to "
+          f"{args.videos}): {literal:.1f} s")  # fmt: skip
+    print(
+        "seconds: wall clock of a fresh process (pool start included); CPU s: user + system "
+        "seconds of its process tree (what the workers share when cores are free)"
+    )
+    header = f"{'':40s} {'seconds':>8s} {'x literal':>10s} {'x floor':>8s} {'1->2':>6s} CPU s"
+    print(header)
+    for name, _, _ in sources:
+        for w in workers:
+            floor = floors[name, w]["seconds"]
+            scale = floors[name, workers[0]]["seconds"] / floor if w != workers[0] else None
+            print(row(f"{name} decode floor, {w} worker(s)", floor, literal, None, scale,
+                      floors[name, w]["cpu"]))  # fmt: skip
+        for w in workers:
+            seconds = runs[name, ALL, w]["seconds"]
+            first = runs[name, ALL, workers[0]]["seconds"]
+            scale = first / seconds if w != workers[0] else None
+            print(row(f"{name} all metrics, {w} worker(s)", seconds, literal,
+                      floors[name, w]["seconds"], scale, runs[name, ALL, w]["cpu"]))  # fmt: skip
+        vpq, every = runs[name, "vpq", 1]["seconds"], runs[name, ALL, 1]["seconds"]
+        print(row(f"{name} VPQ alone, 1 worker", vpq, literal, floors[name, 1]["seconds"], None,
+                  runs[name, "vpq", 1]["cpu"]))  # fmt: skip
+        print(f"  {name}: PQ + STQ + VC + IDSW add {100 * (every - vpq) / vpq:+.0f}% to VPQ alone "
+              f"(1 worker, {every:.2f} vs {vpq:.2f} s)")  # fmt: skip
+    print("peak RSS (MiB): evaluating process / largest worker / whole process tree")
+    for (name, metrics, w), r in runs.items():
+        if metrics == ALL:
+            print(f"  {name} all metrics, {w} worker(s): {r['rss_main']:.0f} / "
+                  f"{r['rss_worker']:.0f} / {r['rss_tree']:.0f}")  # fmt: skip
+
+
+def row(label: str, seconds: float, literal: float, floor, scale, cpu: float) -> str:
+    floor_text = f"{seconds / floor:7.2f}x" if floor else f"{'':8s}"
+    scale_text = f"{scale:5.2f}x" if scale else f"{'':6s}"
+    return (
+        f"{label:40s} {seconds:8.2f} {literal / seconds:9.1f}x {floor_text} {scale_text} {cpu:5.1f}"
+    )
 
 
 if __name__ == "__main__":

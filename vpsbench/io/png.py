@@ -144,9 +144,12 @@ def _decode_pyspng(data: bytes, height: int, width: int, order: str) -> np.ndarr
         raise PngDecodeError(str(err)) from err
     if rgba.shape != (height, width, 4) or rgba.dtype != np.uint8:
         raise PngDecodeError(f"decodes to {rgba.dtype} {rgba.shape}, expected ({height}, {width})")
-    if order == ORDER_COCO:
-        return rgba.view("<u4")[..., 0] & _MASK
-    return rgba.view(">u4")[..., 0] >> np.uint32(8)
+    if order == ORDER_STEP:
+        return rgba.view(">u4")[..., 0] >> np.uint32(8)
+    # In place, in the buffer pyspng allocated for this frame: no second 4-byte array.
+    packed = rgba.view("<u4")[..., 0]
+    np.bitwise_and(packed, _MASK, out=packed)
+    return packed
 
 
 def _decode_pillow(path: Path, height: int, width: int, order: str) -> np.ndarray:

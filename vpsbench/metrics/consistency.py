@@ -55,6 +55,17 @@ def vc_clip_counts(
     return counter.rows(n)
 
 
+def merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The sorted union of two sorted int arrays, in linear time (timsort merges the two runs;
+    ``np.union1d`` hashes or sorts from scratch)."""
+    both = np.concatenate([a, b])
+    both.sort(kind="stable")
+    keep = np.empty(len(both), bool)
+    keep[:1] = True
+    np.not_equal(both[1:], both[:-1], out=keep[1:])
+    return both[keep]
+
+
 class ClipCounter:
     """The VC clip rows of one video for several clip lengths, fed one frame at a time.
 
@@ -135,7 +146,7 @@ class ClipCounter:
             return
         if self.frames:
             # The segments of both partitions: each lies inside one old and one new run.
-            merged = np.union1d(self._starts, starts)
+            merged = merge_sorted(self._starts, starts)
             old = np.searchsorted(self._starts, merged, "right") - 1
             new = np.searchsorted(starts, merged, "right") - 1
             self._prev_gt, self._prev_pred = self._prev_gt[old], self._prev_pred[old]
