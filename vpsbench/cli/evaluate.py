@@ -1,4 +1,5 @@
-"""``vpsbench eval``: score a prediction against a ground-truth file."""
+"""``vpsbench eval``: score one prediction, or several side by side, against a ground-truth
+file."""
 
 from __future__ import annotations
 
@@ -38,18 +39,28 @@ directories").
 Metrics: vpq (official Cityscapes-VPS VPQ), pq (image PQ, panopticapi), stq (STQ/AQ/SQ as
 deeplab2), vc (video consistency VC_n), idsw (identity switches, MOTSA). Scores are percent.
 
+Several predictions (--pred A.h5 B.zip C/) are scored in one pass, each GT frame decoded once,
+and printed as one comparison table: a row per prediction (its path as given), a column per
+headline field of the selected metrics. Every prediction is checked before any is scored.
+Per-prediction outputs are named by the prediction's file or folder name without .h5/.zip
+(A.h5 -> A, C/ -> C; two predictions of one name are refused): --json-dir DIR writes
+DIR/<name>.json, --report DIR writes DIR/<name>/ (each an ordinary report; an existing one
+needs --force, which replaces it whole) plus DIR/comparison.csv and DIR/comparison.md; --csv
+PATH writes the comparison table. --json PATH takes one prediction only.
+
 example:
   vpsbench eval --gt synth_val.h5 --pred pred.h5
   vpsbench eval --gt cityscapes_vps_val.h5 --pred submission.zip --json scores.json --report out/
   vpsbench eval --gt viper_val.h5 --pred pred.h5 --metrics vpq,stq --workers 2
   vpsbench eval --gt data/cityscapes_vps --split val --pred submission.zip
   vpsbench eval --gt kitti_step_val.h5 --pred pred_png/ --workers 2
+  vpsbench eval --gt synth_val.h5 --pred A.h5 B.zip C/ --report out/ --csv comparison.csv
 """
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the eval subcommand."""
-    p = add_command(subparsers, "eval", "score a prediction (VPQ, PQ, STQ, VC, IDSW)", EVAL_HELP)
+    p = add_command(subparsers, "eval", "score predictions (VPQ, PQ, STQ, VC, IDSW)", EVAL_HELP)
     p.add_argument(
         "--gt",
         required=True,
@@ -57,16 +68,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="ground-truth unified .h5 file, or a dataset root (with --split) converted on the fly",
     )
     p.add_argument("--split", help="split of a dataset root given as --gt (e.g. val)")
-    p.add_argument("--pred", required=True, type=Path, help="prediction .h5, directory or zip")
+    p.add_argument(
+        "--pred", required=True, nargs="+", metavar="PRED",
+        help="prediction .h5, directory or zip; several are scored in one pass and compared",
+    )  # fmt: skip
     p.add_argument("--metrics", default="vpq,pq,stq,vc,idsw", help="comma-separated (default: all)")
-    p.add_argument("--json", type=Path, help="write the summary JSON here")
+    p.add_argument("--json", type=Path, help="write the summary JSON here (one --pred only)")
+    p.add_argument(
+        "--json-dir", type=Path, metavar="DIR",
+        help="write each prediction's summary JSON to DIR/<name>.json",
+    )  # fmt: skip
+    p.add_argument(
+        "--csv", type=Path, metavar="PATH",
+        help="write the comparison table (a row per prediction, headline fields) as CSV",
+    )  # fmt: skip
     p.add_argument(
         "--report", type=Path, metavar="DIR",
-        help="write JSON, Markdown, CSV and plots to this dir (an existing report needs --force)",
+        help="write JSON, Markdown, CSV and plots to this dir (an existing report needs --force); "
+        "several predictions: DIR/<name>/ each, plus DIR/comparison.csv and comparison.md",
     )  # fmt: skip
     p.add_argument(
         "-f", "--force", action="store_true",
-        help="replace an existing --report DIR whole (no file of the earlier report stays)",
+        help="replace an existing --report DIR whole (no file of the earlier report stays); "
+        "several predictions: each DIR/<name>/ and the comparison files",
     )  # fmt: skip
     p.add_argument(
         "--per-video", action="store_true", help="also print a table with one row per video"
@@ -171,27 +195,115 @@ def flags(names) -> str:
     return ", ".join("--" + name.replace("_", "-") for name in names)
 
 
+# A prediction's outputs are named by its file or folder name without one of these suffixes.
+OUTPUT_SUFFIXES = (".h5", ".hdf5", ".zip")
+# What --report DIR holds beside the per-prediction folders, with several predictions.
+COMPARISON_FILES = ("comparison.csv", "comparison.md")
+
+
 def check_outputs(args: argparse.Namespace) -> None:
-    """Refuse --json and --report paths that cannot be written, before anything is scored
-    (the report's missing parents are made, as ``write_report`` does)."""
+    """Refuse --json, --json-dir, --csv and --report paths that cannot be written, and
+    clashing prediction names, before anything is scored (the report's missing parents are
+    made, as ``write_report`` does)."""
+    preds = args.pred
+    given_twice = sorted({pred for pred in preds if preds.count(pred) > 1})
+    if given_twice:
+        raise ValueError(f"--pred {given_twice[0]}: given twice")
+    several = len(preds) > 1
+    if several and args.json is not None:
+        raise ValueError(
+            f"--json {args.json}: takes one prediction, {len(preds)} are given (--json-dir DIR "
+            "writes DIR/<name>.json for each)"
+        )
     if args.json is not None:
-        if args.json.is_dir():
-            raise ValueError(f"--json {args.json}: is a directory")
-        if not args.json.absolute().parent.is_dir():
-            raise ValueError(f"--json {args.json}: no directory {args.json.parent}")
-        check_writable("--json", args.json, args.json.absolute().parent)
+        check_file_output("--json", args.json)
+    if args.csv is not None:
+        check_file_output("--csv", args.csv)
+    names = None
+    if args.json_dir is not None or (several and args.report is not None):
+        names = output_names(preds, reserved=COMPARISON_FILES if args.report else ())
+    if args.json_dir is not None:
+        check_folder_output("--json-dir", args.json_dir)
+        for name in names:
+            if (args.json_dir / f"{name}.json").is_dir():
+                raise ValueError(f"--json-dir {args.json_dir}: {name}.json is a directory")
     report = args.report
     if report is None:
         return
-    if report.exists() and not report.is_dir():
-        raise ValueError(f"--report {report}: is a file, not a directory")
-    check_writable("--report", report, next(p for p in report.absolute().parents if p.exists()))
-    if report.is_dir() and any(report.iterdir()):
-        if not args.force:
-            raise ValueError(f"--report {report}: exists and is not empty (--force replaces it)")
+    if not several:
+        check_report(report, f"--report {report}: ", args.force)
+        return
+    check_folder_output("--report", report)
+    for name in names:
+        check_report(report / name, f"--report {report}: {report / name} ", args.force)
+    for name in COMPARISON_FILES:
+        path = report / name
+        if path.is_dir():
+            raise ValueError(f"--report {report}: {path} is a directory")
+        if path.exists() and not args.force:
+            raise ValueError(f"--report {report}: {path} exists (--force replaces it)")
+
+
+def check_file_output(flag: str, path: Path) -> None:
+    """Refuse an output file that is a directory or whose folder is missing or read-only."""
+    if path.is_dir():
+        raise ValueError(f"{flag} {path}: is a directory")
+    if not path.absolute().parent.is_dir():
+        raise ValueError(f"{flag} {path}: no directory {path.parent}")
+    check_writable(flag, path, path.absolute().parent)
+
+
+def check_folder_output(flag: str, folder: Path) -> None:
+    """Refuse an output folder that is a file or cannot be made (missing parents are made)."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{flag} {folder}: is a file, not a directory")
+    check_writable(flag, folder, next(p for p in folder.absolute().parents if p.exists()))
+
+
+def check_report(folder: Path, where: str, force: bool) -> None:
+    """The one-report rules of a --report folder: a new or empty folder, or (with --force) an
+    earlier report, which is then replaced whole. ``where`` starts each message."""
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{where}is a file, not a directory")
+    check_writable("--report", folder, next(p for p in folder.absolute().parents if p.exists()))
+    if folder.is_dir() and any(folder.iterdir()):
+        if not force:
+            raise ValueError(f"{where}exists and is not empty (--force replaces it)")
         from vpsbench.report import check_replaceable
 
-        check_replaceable(report)
+        check_replaceable(folder)
+
+
+def output_name(pred: str) -> str:
+    """The name of a prediction's outputs: its file or folder name without .h5/.hdf5/.zip
+    (``runs/A.h5`` -> ``A``, ``B.zip`` -> ``B``, ``C/`` -> ``C``)."""
+    name = Path(os.path.abspath(pred)).name
+    for suffix in OUTPUT_SUFFIXES:
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    if not name:
+        raise ValueError(f"--pred {pred}: has no file or folder name to name its outputs by")
+    return name
+
+
+def output_names(preds: list[str], reserved: tuple[str, ...] = ()) -> list[str]:
+    """Each prediction's output name; two predictions of one name (case aside, as some file
+    systems do) or a name of ``reserved`` are refused."""
+    names = [output_name(pred) for pred in preds]
+    seen: dict[str, str] = {}
+    for pred, name in zip(preds, names, strict=True):
+        if name.casefold() in {r.casefold() for r in reserved}:
+            raise ValueError(
+                f"--pred {pred}: its outputs would be named {name!r}, which --report keeps for "
+                "the comparison table; rename the prediction"
+            )
+        other = seen.setdefault(name.casefold(), pred)
+        if other != pred:
+            raise ValueError(
+                f"--pred {pred}: its outputs would be named {name!r}, as those of {other}; give "
+                "the predictions distinct file or folder names"
+            )
+    return names
 
 
 def check_writable(flag: str, path: Path, folder: Path) -> None:
@@ -213,12 +325,10 @@ def converter_for(dataset: Dataset):
 
 def score(args: argparse.Namespace, gt: Path) -> int:
     """Evaluate, write the requested outputs, then print the table."""
-    from vpsbench.evaluation import evaluate
+    from vpsbench.evaluation import evaluate, evaluate_many
     from vpsbench.report import write_report
 
-    result = evaluate(
-        gt,
-        args.pred,
+    options = dict(
         metrics=args.metrics,
         protocol=protocol_override(args, gt),
         workers=args.workers,
@@ -228,16 +338,70 @@ def score(args: argparse.Namespace, gt: Path) -> int:
         tube_rule=args.tube_rule,
         limits=limits_from_args(args),
     )
+    if len(args.pred) > 1:
+        return score_many(args, evaluate_many(gt, args.pred, **options))
+    result = evaluate(gt, args.pred[0], **options)
     # Outputs are written only now that scoring succeeded, each atomically, and before the
     # table: a reader that closes stdout early (| head) must not cost the files.
     written = []
     if args.json:
         result.to_json(args.json)
         written.append(f"wrote {args.json}")
+    written += write_json_dir(args, [result])
     if args.report:
         files = write_report(result, args.report, overwrite=args.force)
         written.append(f"wrote report to {args.report}/ ({len(files)} files)")
+    written += write_csv(args, [result])
     print(result.table(per_video=args.per_video))
     for line in written:
         print(line)
     return 0
+
+
+def score_many(args: argparse.Namespace, results: list) -> int:
+    """Write the outputs of several predictions (each under its name), then print the
+    comparison table; as with one, only once every prediction has been scored."""
+    from vpsbench.report import write_report
+    from vpsbench.report.comparison import (
+        render_comparison,
+        write_comparison_csv,
+        write_comparison_markdown,
+    )
+
+    written = write_json_dir(args, results)
+    if args.report:
+        for name, result in zip(output_names(args.pred), results, strict=True):
+            files = write_report(result, args.report / name, overwrite=args.force)
+            written.append(f"wrote report to {args.report / name}/ ({len(files)} files)")
+        csv, markdown = (args.report / name for name in COMPARISON_FILES)
+        write_comparison_csv(csv, args.pred, results)
+        write_comparison_markdown(markdown, args.pred, results)
+        written.append(f"wrote {csv} and {markdown}")
+    written += write_csv(args, results)
+    print(render_comparison(args.pred, results, per_video=args.per_video))
+    for line in written:
+        print(line)
+    return 0
+
+
+def write_json_dir(args: argparse.Namespace, results: list) -> list[str]:
+    """--json-dir DIR: each prediction's summary JSON as DIR/<name>.json (DIR is made)."""
+    if args.json_dir is None:
+        return []
+    args.json_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, result in zip(output_names(args.pred), results, strict=True):
+        path = args.json_dir / f"{name}.json"
+        result.to_json(path)
+        written.append(f"wrote {path}")
+    return written
+
+
+def write_csv(args: argparse.Namespace, results: list) -> list[str]:
+    """--csv PATH: the comparison table, a row per prediction."""
+    if args.csv is None:
+        return []
+    from vpsbench.report.comparison import write_comparison_csv
+
+    write_comparison_csv(args.csv, args.pred, results)
+    return [f"wrote {args.csv}"]
