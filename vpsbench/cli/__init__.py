@@ -9,13 +9,13 @@ import traceback
 from collections.abc import Sequence
 
 from vpsbench import __version__
-from vpsbench.cli import check, data, demo, evaluate, protocols
+from vpsbench.cli import check, coco_pq, data, demo, evaluate, protocols
 from vpsbench.cli.common import Terminated, add_global_flags, check_workers, terminate_as_interrupt
 from vpsbench.plugins import COMMANDS, load_group
 
 # The core's commands; converters and the leaderboard add theirs as vpsbench.commands entry
 # points (vpsbench.plugins), so the core imports neither.
-COMMAND_MODULES = (demo, evaluate, data, check, protocols)
+COMMAND_MODULES = (demo, evaluate, coco_pq, data, check, protocols)
 
 DESCRIPTION = """\
 vpsbench: video panoptic segmentation benchmark toolkit.

@@ -66,13 +66,24 @@ def category_index(space: LabelSpace, values: np.ndarray) -> np.ndarray:
     return np.where(found, order[pos], -1)
 
 
-def match_segments(hist: PairHistogram, space: LabelSpace, min_tube_area: int = 0) -> ClassCounts:
-    """TP/FP/FN and IoU sums of one frame or window (its frames' histograms summed)."""
+def match_segments(
+    hist: PairHistogram,
+    space: LabelSpace,
+    min_tube_area: int = 0,
+    gt_areas: tuple[np.ndarray, np.ndarray] | None = None,
+) -> ClassCounts:
+    """TP/FP/FN and IoU sums of one frame or window (its frames' histograms summed).
+
+    ``gt_areas`` (sorted unique GT values, their areas) replaces the GT areas the histogram
+    gives: it must hold every GT value of the histogram and may add segments with no pixel
+    (they are FN unless crowd). COCO-panoptic GT lists its areas in the JSON, and panopticapi
+    takes them from there (``vpsbench.io.coco_panoptic``).
+    """
     counts = ClassCounts.zeros(len(space.category_ids))
     if len(hist) == 0:
         return counts
     void = space.void
-    gt_vals, gt_area = hist.gt_areas()
+    gt_vals, gt_area = hist.gt_areas() if gt_areas is None else gt_areas
     pred_vals, pred_area = hist.pred_areas()
     g_row = np.searchsorted(gt_vals, hist.gt)
     p_row = np.searchsorted(pred_vals, hist.pred)
