@@ -14,6 +14,7 @@ from vpsbench.cli.common import (
     add_workers_option,
     limits_from_args,
 )
+from vpsbench.cli.formats import add_format_option, check_format, print_panopticapi
 from vpsbench.datasets import Dataset, detect_dataset
 from vpsbench.plugins import CONVERTERS, load_one
 
@@ -96,6 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--per-video", action="store_true", help="also print a table with one row per video"
     )
     add_workers_option(p, "processes that score videos (and convert a dataset root)")
+    add_format_option(p)
     p.add_argument(
         "--protocol",
         metavar="NAME",
@@ -166,6 +168,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     limits_from_args(args)  # refuse bad limits before converting a dataset root
     check_outputs(args)
+    check_format(args)
     options = conversion_options(args)
     if not args.gt.is_dir():
         if options:
@@ -341,6 +344,8 @@ def score(args: argparse.Namespace, gt: Path) -> int:
     if len(args.pred) > 1:
         return score_many(args, evaluate_many(gt, args.pred, **options))
     result = evaluate(gt, args.pred[0], **options)
+    if args.format == "panopticapi":
+        return print_panopticapi(args, result)
     # Outputs are written only now that scoring succeeded, each atomically, and before the
     # table: a reader that closes stdout early (| head) must not cost the files.
     written = []
