@@ -45,6 +45,7 @@ from vpsbench_converters.common import (
     read_png,
     read_rgb_ids,
     runs,
+    start_workers,
     write_split,
 )
 
@@ -463,5 +464,6 @@ def convert_cityscapes_vps(
     labels_only: bool = False,
 ) -> Path:
     """Convert one split of a Cityscapes-VPS root to a unified file."""
+    start_workers(workers, decode_frame)
     plan = plan_cityscapes_vps(root, split, state, labels_only)
     return write_split(plan, out, decode_frame, workers, progress, overwrite)

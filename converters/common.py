@@ -14,6 +14,7 @@ import functools
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ from tqdm import tqdm
 
 from vpsbench.format import Category, FileInfo, Protocol, Track, VPSWriter
 from vpsbench.format.writer import EncodedLabelMap, encode_label_map
-from vpsbench.parallel import ignore_sigint, worker_context
+from vpsbench.io import png
+from vpsbench.parallel import ignore_sigint, start_server, worker_context
 
 
 class ConversionError(ValueError):
@@ -166,7 +168,11 @@ class SplitPlan:
 
 
 def read_png(path: Path, modes: Sequence[str], size: tuple[int, int] | None = None) -> np.ndarray:
-    """Decode a PNG, refusing unexpected modes, another size, or a truncated file."""
+    """Decode a PNG, refusing unexpected modes, another size, or a truncated file.
+
+    Greyscale PNGs are decoded by libspng when it is installed (``vpsbench.io.png``), into the
+    array Pillow would give (same dtype); Pillow otherwise, or wherever libspng refuses a file.
+    """
     try:
         with Image.open(path) as img:
             if size is not None and img.size != (size[1], size[0]):
@@ -176,13 +182,38 @@ def read_png(path: Path, modes: Sequence[str], size: tuple[int, int] | None = No
                 )
             if img.mode not in modes:
                 raise ConversionError(f"{path.name} has PNG mode {img.mode}; expected {modes}")
-            return np.asarray(img)
+            fast = decode_grey_fast(path, img.mode, (img.size[1], img.size[0]))
+            return fast if fast is not None else np.asarray(img)
     except ConversionError:
         raise
     except (OSError, SyntaxError, ValueError) as err:
         raise ConversionError(
             f"{path.name} cannot be decoded (truncated or not a PNG): {err}"
         ) from err
+
+
+# Pillow's mode of a greyscale PNG -> the dtype of np.asarray(image) in that mode.
+GREY_DTYPES = {"L": np.dtype("u1"), "I;16": np.dtype("<u2"), "I;16B": np.dtype(">u2"),
+               "I": np.dtype("<i4")}  # fmt: skip
+
+
+def decode_grey_fast(path: Path, mode: str, shape: tuple[int, int]) -> np.ndarray | None:
+    """A greyscale PNG (8 or 16 bits) decoded by libspng as Pillow's array for ``mode``, or
+    None (no libspng, another kind of PNG, or a file libspng refuses: Pillow decides)."""
+    if mode not in GREY_DTYPES or png.decoder_name() != "pyspng":
+        return None
+    data = path.read_bytes()
+    if data[12:16] != b"IHDR" or data[25] != 0 or data[24] not in (8, 16):
+        return None
+    try:
+        array = png.pyspng.load(data)
+    except (RuntimeError, ValueError, MemoryError):
+        return None
+    if array.ndim == 3 and array.shape[2] == 2:  # libspng gives 16-bit grey as grey + alpha
+        array = np.ascontiguousarray(array[..., 0])
+    if array.shape != shape or array.itemsize * 8 != data[24]:
+        return None
+    return array.astype(GREY_DTYPES[mode], copy=False)
 
 
 def runs(*arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -202,7 +233,11 @@ def runs(*arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
 
 def read_rgb_ids(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     """Decode an RGB(A) PNG straight to colour ids ``R + 256 G + 65536 B`` (uint32), refusing
-    another size (``read_png``'s message) or mode."""
+    another size (``read_png``'s message) or mode.
+
+    8-bit RGB PNGs go through the evaluator's decoder (``vpsbench.io.png``: libspng, else
+    Pillow's RGBX packer); others (RGBA, 16-bit) through Pillow.
+    """
     try:
         with Image.open(path) as img:
             if size is not None and img.size != (size[1], size[0]):
@@ -213,17 +248,25 @@ def read_rgb_ids(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
             if img.mode not in ("RGB", "RGBA"):
                 raise ConversionError(f"{path.name} has PNG mode {img.mode}; expected RGB")
             width, height = img.size
-            # Packed as 4 bytes a pixel (RGBX: Pillow's own layout, no conversion pass), viewed
-            # as little-endian uint32 they are R + 256 G + 65536 B + 2^24 X; 3x faster than
-            # convert("RGBA") on a 720p map (benchmarks/bench_convert.py).
+            if img.mode == "RGB" and is_8bit_rgb(path):
+                return png.decode_packed(path, height, width, png.ORDER_COCO)
+            # Packed as 4 bytes a pixel (Pillow's own layout, no conversion pass), viewed as
+            # little-endian uint32 they are R + 256 G + 65536 B + 2^24 A.
             packed = img.tobytes("raw", "RGBX" if img.mode == "RGB" else "RGBA")
     except ConversionError:
         raise
-    except (OSError, SyntaxError, ValueError) as err:
+    except (OSError, SyntaxError, ValueError) as err:  # PngDecodeError, PngBombError included
         raise ConversionError(
             f"{path.name} cannot be decoded (truncated or not a PNG): {err}"
         ) from err
     return np.frombuffer(packed, "<u4").reshape(height, width) & np.uint32(0xFFFFFF)
+
+
+def is_8bit_rgb(path: Path) -> bool:
+    """Whether the PNG's header says 8-bit truecolour (what ``vpsbench.io.png`` decodes)."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    return len(head) == 26 and head[12:16] == b"IHDR" and head[24] == 8 and head[25] == 2
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -307,6 +350,18 @@ def encode_video(
     return EncodedVideo(tuple(frames), tuple(registry.tracks()), tuple(metas))
 
 
+def converter_context(decode: Callable[[object], DecodedFrame]) -> BaseContext:
+    """The worker context of a converter: its server preloads this module and the decoder's."""
+    return worker_context([__name__, decode.__module__])
+
+
+def start_workers(workers: int, decode: Callable[[object], DecodedFrame]) -> None:
+    """With ``workers`` > 1, start the worker server before scanning the release, so that its
+    start (about 0.5 s of imports) overlaps the scan instead of following it."""
+    if workers > 1:
+        start_server(converter_context(decode))
+
+
 def encoded_videos(
     plan: SplitPlan, decode: Callable[[object], DecodedFrame], workers: int
 ) -> Iterator[EncodedVideo]:
@@ -321,7 +376,7 @@ def encoded_videos(
     if workers <= 1:
         yield from map(task, plan.videos)
         return
-    context = worker_context([__name__, decode.__module__])
+    context = converter_context(decode)
     with concurrent.futures.ProcessPoolExecutor(
         workers, mp_context=context, initializer=ignore_sigint
     ) as pool:

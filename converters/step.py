@@ -47,6 +47,7 @@ from vpsbench_converters.common import (
     VideoPlan,
     image_size,
     runs,
+    start_workers,
     write_split,
 )
 
@@ -333,5 +334,6 @@ def convert_step(
 
     ``labels_only`` keeps the annotated frames without images (for ``eval --gt ROOT``).
     """
+    start_workers(workers, decode_step_frame)
     plan = plan_step(DATASETS[dataset], Path(root), split, labels_only)
     return write_split(plan, out, decode_step_frame, workers, progress, overwrite)

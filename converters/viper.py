@@ -48,6 +48,7 @@ from vpsbench_converters.common import (
     read_png,
     read_rgb_ids,
     runs,
+    start_workers,
     write_split,
 )
 
@@ -419,5 +420,6 @@ def convert_viper(
     overwrite: bool = False,
 ) -> Path:
     """Convert one split of a VIPER raw release to a unified file (``plan_viper`` + write)."""
+    start_workers(workers, decode_viper_frame)
     plan = plan_viper(Path(root), split, sequences, frames_per_video, stride, list_file)
     return write_split(plan, out, decode_viper_frame, workers, progress, overwrite)

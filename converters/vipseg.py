@@ -43,6 +43,7 @@ from vpsbench_converters.common import (
     read_png,
     read_rgb_ids,
     runs,
+    start_workers,
     write_split,
 )
 from vpsbench_converters.vipseg_720p import (
@@ -521,5 +522,6 @@ def convert_vipseg(
     labels_only: bool = False,
 ) -> Path:
     """Convert one split of a VIPSeg root (prepared or raw layout) to a unified file."""
+    start_workers(workers, decode_frame)
     plan = plan_vipseg(root, split, layout, resize, mask_nearest, value_200, labels_only)
     return write_split(plan, out, decode_frame, workers, progress, overwrite)

@@ -24,6 +24,15 @@ def worker_context(preload: Sequence[str] = ()) -> BaseContext:
     return context
 
 
+def start_server(context: BaseContext) -> None:
+    """Start a forkserver context's server now, without waiting for its imports: they overlap
+    whatever the parent does before it starts its pool (e.g. scanning a release)."""
+    if context.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def ignore_sigint() -> None:
     """Pool initializer: Ctrl-C reaches the whole process group, and only the parent should
     react to it (with one line), not every worker with a traceback."""

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vpsbench_converters.common import ConversionError, read_rgb_ids
+from vpsbench_converters.common import (
+    ConversionError,
+    decode_grey_fast,
+    read_png,
+    read_rgb_ids,
+)
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA"])
@@ -31,3 +36,59 @@ def test_read_rgb_ids_refuses_other_modes_and_truncated_files(tmp_path):
     cut.write_bytes(whole.read_bytes()[:-40])
     with pytest.raises(ConversionError, match="cannot be decoded"):
         read_rgb_ids(cut)
+
+
+def write_grey(path, pixels, transparency=None):
+    """A greyscale PNG of ``pixels`` (uint8 -> 8-bit, uint16 -> 16-bit), optionally with tRNS."""
+    image = Image.fromarray(pixels)
+    if pixels.dtype == np.uint16:
+        image = Image.frombytes("I;16", pixels.shape[::-1], pixels.astype("<u2").tobytes())
+    extra = {} if transparency is None else {"transparency": transparency}
+    image.save(path, **extra)
+    return path
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("transparency", [None, 3])
+def test_read_png_gives_pillows_array_with_either_decoder(tmp_path, monkeypatch, dtype,
+                                                          transparency):  # fmt: skip
+    rng = np.random.default_rng(1)
+    high = 256 if dtype == np.uint8 else 65536
+    pixels = rng.integers(0, high, (29, 41)).astype(dtype)
+    path = write_grey(tmp_path / "grey.png", pixels, transparency)
+    with Image.open(path) as img:
+        expected = np.asarray(img)
+    modes = ("L", "I;16", "I;16B", "I")
+    for decoder in ("pyspng", "pillow"):
+        monkeypatch.setenv("VPSBENCH_PNG_DECODER", decoder)
+        got = read_png(path, modes)
+        assert got.dtype == expected.dtype, decoder
+        if decoder == "pyspng":  # the fast path itself, not a fallback to Pillow
+            assert decode_grey_fast(path, Image.open(path).mode, pixels.shape) is not None
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("decoder", ["pyspng", "pillow"])
+def test_readers_refuse_truncated_files_with_either_decoder(tmp_path, monkeypatch, decoder):
+    monkeypatch.setenv("VPSBENCH_PNG_DECODER", decoder)
+    rng = np.random.default_rng(2)
+    grey = write_grey(tmp_path / "grey.png", rng.integers(0, 65536, (40, 50)).astype(np.uint16))
+    rgb = tmp_path / "rgb.png"
+    Image.fromarray(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)).save(rgb)
+    for path, read in ((grey, lambda p: read_png(p, ("I;16",))), (rgb, read_rgb_ids)):
+        cut = tmp_path / f"cut-{path.name}"
+        cut.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+        with pytest.raises(ConversionError, match="cannot be decoded"):
+            read(cut)
+
+
+def test_read_rgb_ids_is_the_same_with_either_decoder(tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    path = tmp_path / "ids.png"
+    Image.fromarray(rng.integers(0, 256, (23, 31, 3), dtype=np.uint8)).save(path)
+    results = []
+    for decoder in ("pyspng", "pillow"):
+        monkeypatch.setenv("VPSBENCH_PNG_DECODER", decoder)
+        results.append(read_rgb_ids(path))
+    assert results[0].dtype == results[1].dtype == np.uint32
+    np.testing.assert_array_equal(*results)

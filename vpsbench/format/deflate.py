@@ -11,6 +11,8 @@ from __future__ import annotations
 import zlib
 from types import ModuleType
 
+import numpy as np
+
 
 def deflate_codec() -> ModuleType:
     """``isal.isal_zlib`` when installed (a dependency), else ``zlib``: same API and format."""
@@ -24,8 +26,8 @@ def deflate_codec() -> ModuleType:
 CODEC = deflate_codec()
 
 
-def compress(data: bytes, level: int) -> bytes:
-    """A zlib stream of ``data``."""
+def compress(data: bytes | memoryview | np.ndarray, level: int) -> bytes:
+    """A zlib stream of ``data`` (any C-contiguous buffer: its bytes in memory order)."""
     return CODEC.compress(data, level)
 
 
