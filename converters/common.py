@@ -25,6 +25,7 @@ from vpsbench.format import Category, FileInfo, Protocol, Track, VPSWriter
 from vpsbench.format.writer import EncodedLabelMap, encode_label_map
 from vpsbench.io import png
 from vpsbench.parallel import ignore_sigint, start_server, worker_context
+from vpsbench.runlength import run_starts
 
 
 class ConversionError(ValueError):
@@ -217,17 +218,9 @@ def decode_grey_fast(path: Path, mode: str, shape: tuple[int, int]) -> np.ndarra
 
 
 def runs(*arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Raster-order runs where all arrays are constant: (run lengths, each array's run values).
-
-    Label images are piecewise constant, so per-pixel lookups done on runs and expanded with
-    ``np.repeat`` cost a fraction of the same work on every pixel.
-    """
+    """Raster-order runs where all arrays are constant: (run lengths, each array's run values)."""
     flat = [a.ravel() for a in arrays]
-    change = np.zeros(flat[0].size, bool)
-    change[0] = True
-    for f in flat:
-        change[1:] |= f[1:] != f[:-1]
-    starts = np.flatnonzero(change)
+    starts = run_starts(*flat)
     return np.diff(starts, append=flat[0].size), [f[starts] for f in flat]
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from vpsbench.format.schema import Category
+from vpsbench.runlength import run_starts
 
 if TYPE_CHECKING:
     from vpsbench.metrics.tubes import TubeIdentity
@@ -158,11 +159,7 @@ def pair_runs(gt: np.ndarray, pred: np.ndarray) -> PairRuns | None:
     g, p = np.asarray(gt).ravel(), np.asarray(pred).ravel()
     if g.size == 0 or g.size != p.size:
         return None
-    change = np.empty(g.size, bool)
-    change[0] = True
-    np.not_equal(g[1:], g[:-1], out=change[1:])
-    change[1:] |= p[1:] != p[:-1]
-    starts = np.flatnonzero(change)
+    starts = run_starts(g, p)
     if len(starts) * 8 > g.size:
         return None
     return PairRuns(starts, g[starts].astype(np.int64), p[starts].astype(np.int64), int(g.size))
