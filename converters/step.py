@@ -32,11 +32,13 @@ import numpy as np
 from vpsbench.datasets import kitti_step, motchallenge_step, step
 from vpsbench.datasets.base import Dataset
 from vpsbench.format import FileInfo
+from vpsbench.io.png import ORDER_COCO
 from vpsbench.io.step_png import (
     StepPngError,
     check_header,
     check_step_values,
     read_step_png,
+    step_from_colour_ids,
 )
 from vpsbench_converters.common import (
     ConversionError,
@@ -287,12 +289,15 @@ def decode_labels(task: StepTask) -> tuple[RunMap, dict[int, tuple[str, int]]]:
     """The panoptic map of one frame with object codes (see ``DecodedFrame``)."""
     assert task.label is not None
     try:
-        packed = read_step_png(task.label, task.label_name, task.size, against="its sequence")
+        ids = read_step_png(
+            task.label, task.label_name, task.size, against="its sequence", order=ORDER_COCO
+        )
     except StepPngError as err:
         raise ConversionError(str(err)) from err
-    # Per-pixel work on runs: only the run values are looked at.
-    lengths, (run_values,) = runs(packed)
-    values, inverse = np.unique(run_values, return_inverse=True)
+    # Per-pixel work on runs: only the run values are looked at (and turned into packed
+    # values: the colour ids' little-endian order saves a byte-swapping pass over the pixels).
+    lengths, (run_ids,) = runs(ids)
+    values, inverse = np.unique(step_from_colour_ids(run_ids), return_inverse=True)
     try:
         check_step_values(values, task.category_ids, task.thing_ids, task.label_name)
     except StepPngError as err:
@@ -306,7 +311,7 @@ def decode_labels(task: StepTask) -> tuple[RunMap, dict[int, tuple[str, int]]]:
     for code, index in enumerate(np.flatnonzero(is_object).tolist(), start=1):
         out[index] = -code
         objects[code] = (f"{int(semantic[index])}:{int(instance[index])}", int(semantic[index]))
-    panoptic = RunMap(packed.shape, lengths, out[inverse])
+    panoptic = RunMap(ids.shape, lengths, out[inverse])
     return panoptic, objects
 
 
