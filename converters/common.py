@@ -24,7 +24,7 @@ from tqdm import tqdm
 from vpsbench.format import Category, FileInfo, Protocol, Track, VPSWriter
 from vpsbench.format.writer import EncodedLabelMap, encode_label_map
 from vpsbench.io import png
-from vpsbench.parallel import ignore_sigint, start_server, worker_context
+from vpsbench.parallel import init_worker, start_server, worker_context
 from vpsbench.runlength import run_starts
 
 
@@ -371,7 +371,7 @@ def encoded_videos(
         return
     context = converter_context(decode)
     with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=context, initializer=ignore_sigint
+        workers, mp_context=context, initializer=init_worker
     ) as pool:
         # Bounded look-ahead: a couple of videos per worker in flight (bounded memory).
         window = 2 * workers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import signal
 from collections.abc import Sequence
@@ -31,6 +33,37 @@ def start_server(context: BaseContext) -> None:
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+
+
+# glibc's mallopt parameters (malloc.h) and the largest mmap threshold it accepts on 64-bit.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_MAX = 32 << 20
+
+
+def keep_freed_memory(trim_threshold: int = 512 << 20) -> bool:
+    """Let glibc serve frame-sized arrays from the heap and keep freed memory for the next
+    frame, instead of mapping and unmapping every array (page faults on every frame).
+
+    A worker allocates and frees the same few 2-8 MB arrays per frame; with glibc's defaults
+    each is a fresh mmap whose pages fault in again, which costs about as much as decoding on
+    a 2-core machine and does not scale to 2 workers (benchmarks/bench_convert.py). Returns
+    whether the setting took (False off glibc, e.g. macOS: nothing changes there).
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, trim_threshold)
+    )
+
+
+def init_worker() -> None:
+    """Pool initializer of converting and scoring workers: Ctrl-C is the parent's
+    (``ignore_sigint``), freed frame buffers are reused (``keep_freed_memory``)."""
+    ignore_sigint()
+    keep_freed_memory()
 
 
 def ignore_sigint() -> None:

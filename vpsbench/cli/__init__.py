@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from vpsbench import __version__
 from vpsbench.cli import check, coco_pq, data, demo, evaluate, protocols
 from vpsbench.cli.common import Terminated, add_global_flags, check_workers, terminate_as_interrupt
+from vpsbench.parallel import keep_freed_memory
 from vpsbench.plugins import COMMANDS, load_group
 
 # The core's commands; converters and the leaderboard add theirs as vpsbench.commands entry
@@ -59,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.progress = not args.quiet and sys.stderr.isatty()
     try:
         check_workers(args)
+        keep_freed_memory()  # the command's own process: with --workers 1 frames are done here
         # A job scheduler's SIGTERM removes partial outputs as Ctrl-C does.
         with terminate_as_interrupt():
             return int(args.run(args) or 0)

@@ -27,7 +27,7 @@ from vpsbench.format import VPSFile
 from vpsbench.format.schema import STQ_RULE_VIPSEG, Protocol
 from vpsbench.io.archive import SubmissionLimits
 from vpsbench.metrics.core import LabelSpace, VideoStats
-from vpsbench.parallel import ignore_sigint, worker_context
+from vpsbench.parallel import init_worker, worker_context
 
 from .predictions import EvaluationError, open_predictions
 from .streaming import (
@@ -177,7 +177,7 @@ def iter_video_stats(
             return
         context = worker_context([__name__])
         pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=context, initializer=ignore_sigint
+            workers, mp_context=context, initializer=init_worker
         )
         try:
             for stats in pool.map(compute_video_stats_many, tasks):

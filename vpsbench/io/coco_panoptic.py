@@ -48,7 +48,7 @@ from tqdm import tqdm
 from vpsbench.io.submission import PNG_COLOUR_TYPES, PNG_SIGNATURE, json_int_problem, rgb_to_id
 from vpsbench.metrics.core import LabelSpace, PairHistogram, pair_histogram, sum_histograms
 from vpsbench.metrics.pq import ClassCounts, match_segments
-from vpsbench.parallel import ignore_sigint, worker_context
+from vpsbench.parallel import init_worker, worker_context
 from vpsbench.report.panopticapi import CategoryStat, pq_results
 
 MAX_ID = 2**24 - 1  # the largest R + 256 G + 65536 B
@@ -304,7 +304,7 @@ def iter_counts(tasks: list[ImageTask], workers: int, progress: bool):
                 bar.update()
             return
         pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=worker_context([__name__]), initializer=ignore_sigint
+            workers, mp_context=worker_context([__name__]), initializer=init_worker
         )
         try:
             chunk = max(1, min(64, len(tasks) // (4 * workers)))
