@@ -47,7 +47,7 @@ from vpsbench.format import VPSFile, VPSWriter
 from vpsbench.format.schema import Category, FileInfo, GroundTruthRef
 from vpsbench.io.png import DECODER_ENV
 from vpsbench.io.submission import PNG_DIR, read_id_png, write_submission
-from vpsbench.parallel import worker_context
+from vpsbench.parallel import init_worker, keep_freed_memory, worker_context
 
 window_counts = load_test_module("literal_vpq").window_counts
 
@@ -204,6 +204,7 @@ def in_child(target, *args) -> dict:
 def evaluate_in_child(queue, gt: Path, pred: Path, metrics: str, workers: int, decoder: str):
     """One evaluation in a fresh process: seconds, summary and own peak RSS (MiB)."""
     os.environ[DECODER_ENV] = decoder
+    keep_freed_memory()  # as `vpsbench eval` does in its own process
     start = time.perf_counter()
     result = evaluate(gt, pred, metrics=metrics, workers=workers)
     seconds = time.perf_counter() - start
@@ -219,12 +220,12 @@ def floor_video(job: tuple) -> int:
         video = gt.video(video_id)
         stems = [video.stems[i] for i in video.annotated_indices]
         for row in range(len(stems)):
-            pixels += video.panoptic_row(row).size
+            pixels += video.panoptic_row(row, writable=False).size
         if pred.suffix == ".h5":
             with VPSFile(pred) as file:
                 pred_video = file.video(video_id)
                 for row in range(len(stems)):
-                    pixels += pred_video.panoptic_row(row).size
+                    pixels += pred_video.panoptic_row(row, writable=False).size
         else:
             for stem in stems:
                 png = pred / PNG_DIR / f"{stem}.png"
@@ -235,6 +236,7 @@ def floor_video(job: tuple) -> int:
 def floor_in_child(queue, gt: Path, pred: Path, workers: int, decoder: str) -> None:
     """The decode floor with the evaluation's pool set-up (same workers, one task a video)."""
     os.environ[DECODER_ENV] = decoder
+    keep_freed_memory()  # the evaluation's own process and workers do the same
     start = time.perf_counter()
     with VPSFile(gt) as f:
         jobs = [(gt, pred, video_id) for video_id in f.video_ids]
@@ -243,7 +245,9 @@ def floor_in_child(queue, gt: Path, pred: Path, workers: int, decoder: str) -> N
             floor_video(job)
     else:
         context = worker_context([__name__])
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=init_worker
+        ) as pool:
             list(pool.map(floor_video, jobs))
     seconds = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

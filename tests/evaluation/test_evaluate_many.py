@@ -111,9 +111,9 @@ def test_each_gt_frame_is_decoded_once(monkeypatch, toy_gt, predictions):
     reads = Counter()
     original = Video.panoptic_row
 
-    def counting(self, row):
+    def counting(self, row, writable=True):
         reads[(Path(self._group.file.filename).name, self.video_id, int(row))] += 1
-        return original(self, row)
+        return original(self, row, writable)
 
     monkeypatch.setattr(Video, "panoptic_row", counting)
     evaluate_many(toy_gt, predictions, workers=1)

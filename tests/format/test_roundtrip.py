@@ -132,9 +132,9 @@ def test_reader_is_lazy(toy_gt, monkeypatch):
 
     original_row = reader.read_label_row
 
-    def spy_row(dataset, row, plain_deflate):
+    def spy_row(dataset, row, plain_deflate, writable=True):
         rows.append(row)
-        return original_row(dataset, row, plain_deflate)
+        return original_row(dataset, row, plain_deflate, writable)
 
     rows = []
     monkeypatch.setattr(h5py.Dataset, "__getitem__", spy)
@@ -159,3 +159,14 @@ def test_image_bytes_are_not_reencoded(tmp_path):
     with VPSFile(tmp_path / "j.h5") as f:
         assert f.video("a").image_bytes(0) == jpeg.getvalue()
         assert f.video("a").image_bytes(1) is None
+
+
+def test_maps_are_writable_unless_asked_otherwise(toy_gt):
+    with VPSFile(toy_gt) as f:
+        video = f.video("0002")
+        writable = video.panoptic(3)
+        assert writable.flags.writeable
+        writable[0, 0] = -1  # a copy: the file's next read is untouched
+        cheap = video.panoptic(3, writable=False)
+        np.testing.assert_array_equal(cheap, toy_panoptic(3))
+        assert cheap.dtype == np.int32

@@ -73,7 +73,7 @@ class HDF5Predictions:
         """The predicted map of each stem of one video, in the given order."""
         video = self.file().video(video_id)
         for stem in stems:
-            yield video.panoptic(video.frame_index(stem))
+            yield video.panoptic(video.frame_index(stem), writable=False)
 
     def video_tubes(self, video_id: str, stems: list[str]) -> InstanceTubes | None:
         """The file's tube identity (docs/FORMAT.md): None when every value is its own tube."""

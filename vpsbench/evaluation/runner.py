@@ -143,7 +143,7 @@ def compute_video_stats_many(task: VideoTask) -> list[VideoStats]:
                 )
                 maps.append(iter(source.video_maps(task.video_id, stems)))
         for row, stem in enumerate(stems):
-            gt_map = video.panoptic_row(row)  # decoded once, for every source
+            gt_map = video.panoptic_row(row, writable=False)  # decoded once, for every source
             for label, accumulator, pred_maps in zip(labels, accumulators, maps, strict=True):
                 with named_source(label):
                     pred = next(pred_maps, None)
