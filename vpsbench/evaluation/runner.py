@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import importlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,7 +29,7 @@ from vpsbench.format import VPSFile
 from vpsbench.format.schema import STQ_RULE_VIPSEG, Protocol
 from vpsbench.io.archive import SubmissionLimits
 from vpsbench.metrics.core import LabelSpace, VideoStats
-from vpsbench.parallel import init_worker, worker_context
+from vpsbench.parallel import init_worker, start_server, worker_context
 
 from .predictions import EvaluationError, open_predictions
 from .streaming import (
@@ -163,6 +165,11 @@ def compute_video_stats(task: VideoTask) -> VideoStats:
     return compute_video_stats_many(task)[0]
 
 
+def scoring_context() -> BaseContext:
+    """The scoring workers' context: their server preloads this module."""
+    return worker_context([__name__])
+
+
 def iter_video_stats(
     tasks: list[VideoTask], workers: int, progress: bool
 ) -> Iterator[list[VideoStats]]:
@@ -175,12 +182,14 @@ def iter_video_stats(
                 yield compute_video_stats_many(task)
                 bar.update()
             return
-        context = worker_context([__name__])
         pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=context, initializer=init_worker
+            workers, mp_context=scoring_context(), initializer=init_worker
         )
         try:
-            for stats in pool.map(compute_video_stats_many, tasks):
+            results = pool.map(compute_video_stats_many, tasks)  # all submitted now
+            # While the workers start on the first videos, load what the result needs.
+            importlib.import_module("vpsbench.report.result")
+            for stats in results:
                 yield stats
                 bar.update()
         except BaseException:
@@ -268,6 +277,9 @@ def score_predictions(
     gt_path = Path(gt)
     if not gt_path.is_file():
         raise EvaluationError(f"{gt_path}: no such GT file")
+    if workers > 1:
+        # The worker server's imports overlap the checks of the predictions below.
+        start_server(scoring_context())
     labels = tuple(str(pred) for pred in preds) if len(preds) > 1 else ("",)
     with contextlib.ExitStack() as stack:
         gt_file = stack.enter_context(VPSFile(gt_path))
