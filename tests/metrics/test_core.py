@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from vpsbench.metrics.core import PairHistogram, pair_histogram, sum_histograms
+from vpsbench.metrics.core import LabelSpace, PairHistogram, pair_histogram, sum_histograms
 
 
 def brute_force(gt: np.ndarray, pred: np.ndarray) -> dict:
@@ -59,3 +61,23 @@ def test_sum_of_frames_equals_histogram_of_stack():
     summed = sum_histograms([pair_histogram(g, p) for g, p in frames])
     stacked = brute_force(np.stack([g for g, _ in frames]), np.stack([p for _, p in frames]))
     assert as_dict(summed) == stacked
+
+
+@given(
+    st.lists(st.integers(0, 300), min_size=1, max_size=12, unique=True),
+    st.data(),
+    st.sampled_from([256, 1000, 10000]),
+)
+def test_label_space_lookups_are_membership_and_position(category_ids, data, divisor):
+    things = frozenset(data.draw(st.lists(st.sampled_from(category_ids), max_size=5)))
+    space = LabelSpace(divisor, 255, tuple(category_ids), things)
+    values = np.array(data.draw(st.lists(st.integers(-3 * divisor, 400 * divisor), max_size=30)),
+                      np.int64)  # fmt: skip
+    cats = np.floor_divide(values, divisor)
+    expected_thing = [int(c) in things for c in cats]
+    expected_index = [category_ids.index(int(c)) if int(c) in category_ids else -1 for c in cats]
+    assert space.is_thing(values).tolist() == expected_thing
+    assert space.category_index(values).tolist() == expected_index
+    assert space.is_crowd(values).tolist() == [
+        t and v % divisor == 0 for t, v in zip(expected_thing, values.tolist(), strict=True)
+    ]

@@ -58,12 +58,7 @@ class ClassCounts:
 
 def category_index(space: LabelSpace, values: np.ndarray) -> np.ndarray:
     """Position in ``space.category_ids`` of each value's category (-1 if unknown)."""
-    ids = np.asarray(space.category_ids, np.int64)
-    order = np.argsort(ids)
-    cats = space.category(values)
-    pos = np.clip(np.searchsorted(ids[order], cats), 0, len(ids) - 1)
-    found = ids[order][pos] == cats
-    return np.where(found, order[pos], -1)
+    return space.category_index(values)
 
 
 def match_segments(
