@@ -199,22 +199,12 @@ GREY_DTYPES = {"L": np.dtype("u1"), "I;16": np.dtype("<u2"), "I;16B": np.dtype("
 
 
 def decode_grey_fast(path: Path, mode: str, shape: tuple[int, int]) -> np.ndarray | None:
-    """A greyscale PNG (8 or 16 bits) decoded by libspng as Pillow's array for ``mode``, or
-    None (no libspng, another kind of PNG, or a file libspng refuses: Pillow decides)."""
-    if mode not in GREY_DTYPES or png.decoder_name() != "pyspng":
+    """A greyscale PNG decoded by libspng (``vpsbench.io.png.decode_grey``) as Pillow's array
+    for ``mode``, or None where Pillow must decode it."""
+    if mode not in GREY_DTYPES:
         return None
-    data = path.read_bytes()
-    if data[12:16] != b"IHDR" or data[25] != 0 or data[24] not in (8, 16):
-        return None
-    try:
-        array = png.pyspng.load(data)
-    except (RuntimeError, ValueError, MemoryError):
-        return None
-    if array.ndim == 3 and array.shape[2] == 2:  # libspng gives 16-bit grey as grey + alpha
-        array = np.ascontiguousarray(array[..., 0])
-    if array.shape != shape or array.itemsize * 8 != data[24]:
-        return None
-    return array.astype(GREY_DTYPES[mode], copy=False)
+    array = png.decode_grey(path.read_bytes(), *shape)
+    return None if array is None else array.astype(GREY_DTYPES[mode], copy=False)
 
 
 def runs(*arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -258,8 +248,7 @@ def read_rgb_ids(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
 def is_8bit_rgb(path: Path) -> bool:
     """Whether the PNG's header says 8-bit truecolour (what ``vpsbench.io.png`` decodes)."""
     with open(path, "rb") as f:
-        head = f.read(26)
-    return len(head) == 26 and head[12:16] == b"IHDR" and head[24] == 8 and head[25] == 2
+        return png.header_depth_and_colour(f.read(26)) == (8, 2)
 
 
 def image_size(path: Path) -> tuple[int, int]:

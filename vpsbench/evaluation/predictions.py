@@ -34,6 +34,7 @@ from vpsbench.io.submission import (
 from vpsbench.io.video_submission import LAYOUT as VIDEO_LAYOUT
 from vpsbench.io.video_submission import is_video_submission, read_video_submission
 from vpsbench.metrics.tubes import InstanceTubes, TubeTable
+from vpsbench.runlength import run_starts
 
 
 class EvaluationError(ValueError):
@@ -261,10 +262,7 @@ def colour_ids_to_panoptic(
 def value_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(start, value) of each run of equal values of a map in raster order."""
     flat = values.ravel()
-    change = np.empty(flat.size, bool)
-    change[:1] = True
-    np.not_equal(flat[1:], flat[:-1], out=change[1:])
-    starts = np.flatnonzero(change)
+    starts = run_starts(flat)
     return starts, flat[starts]
 
 

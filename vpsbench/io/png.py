@@ -66,6 +66,31 @@ def decoder_name(requested: str | None = None) -> str:
     return name
 
 
+def header_depth_and_colour(head: bytes) -> tuple[int, int] | None:
+    """(bit depth, colour type) of a PNG's IHDR from its first 26 bytes, None if not a PNG."""
+    if len(head) < 26 or not head.startswith(_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    return head[24], head[25]
+
+
+def decode_grey(data: bytes, height: int, width: int) -> np.ndarray | None:
+    """An 8- or 16-bit greyscale PNG as a (height, width) uint8 / native uint16 array by
+    libspng, or None (no libspng, another kind of PNG, or a file libspng refuses): the caller
+    then decodes it with Pillow, which decides."""
+    header = header_depth_and_colour(data[:26])
+    if header is None or header[1] != 0 or header[0] not in (8, 16) or decoder_name() != "pyspng":
+        return None
+    try:
+        array = pyspng.load(data)
+    except (RuntimeError, ValueError, MemoryError):
+        return None
+    if array.ndim == 3 and array.shape[2] == 2:  # libspng gives 16-bit grey as grey + alpha
+        array = np.ascontiguousarray(array[..., 0])
+    if array.shape != (height, width) or array.itemsize * 8 != header[0]:
+        return None
+    return array
+
+
 def image_data(data: bytes) -> bytes:
     """The concatenated IDAT payload, after checking the CRC of every chunk before it (as
     Pillow does when it opens a file)."""
