@@ -9,7 +9,10 @@ decoding of the files the converter must decode (the limit: the label PNGs, plus
 where the converter re-encodes them, VIPSeg --resize 720) in the same number of processes,
 and of the converter with --workers, and their ratio. The limit is measured with Pillow and with
 libspng (pyspng), the decoder the converters use for 8-bit RGB and greyscale PNGs; the target
-is conversion >= 50% of the faster of the two limits with 2 workers.
+is conversion >= 50% of the faster of the two limits with 2 workers. VIPSeg --resize 720 also
+resizes and re-encodes every image as change2_720p.py does (Pillow's bilinear resize of a 1080p
+image alone costs about twice its decode), so its row also prints the limit of decoding plus
+that resize.
 
 Each figure is the fastest of --repeat runs. The first conversion of the process also starts
 the workers' forkserver (about 0.5 s, once per process; `vpsbench convert` starts it before
@@ -37,6 +40,7 @@ from vpsbench_converters.cityscapes_vps import convert_cityscapes_vps
 from vpsbench_converters.step import convert_step
 from vpsbench_converters.viper import convert_viper
 from vpsbench_converters.vipseg import convert_vipseg
+from vpsbench_converters.vipseg_720p import resize_image, target_size
 
 write_release = load_test_module("cityscapes_fixtures").write_release
 step_fixtures = load_test_module("step_fixtures")
@@ -73,13 +77,8 @@ def decode_frame(paths: tuple[Path, ...], decoder: str) -> int:
 def decode_limit(frames: list[tuple[Path, ...]], workers: int, decoder: str, repeat: int) -> float:
     """Frames/s of decoding every frame's files with ``decoder`` in ``workers`` processes, the
     fastest of ``repeat`` runs."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-            list(pool.map(functools.partial(decode_frame, decoder=decoder), frames, chunksize=4))
-        best = min(best, time.perf_counter() - start)
-    return len(frames) / best
+    work = functools.partial(decode_frame, decoder=decoder)
+    return frames_per_second(work, frames, workers, repeat)
 
 
 def conversion_speed(convert: Callable[[Path], object], frames: int, repeat: int) -> float:
@@ -94,11 +93,35 @@ def conversion_speed(convert: Callable[[Path], object], frames: int, repeat: int
     return frames / best
 
 
-def measure(name: str, frames: list[tuple[Path, ...]], convert, workers: int) -> None:
+def resize_frame(paths: tuple[Path, Path], decoder: str) -> int:
+    """Decode a raw VIPSeg frame and resize its image as change2_720p.py does (bilinear, then
+    re-encoded): the least any converter reproducing the official 720p images must do."""
+    mask, image = paths
+    decode_frame((mask,), decoder)
+    with Image.open(image) as img:
+        size = target_size(img.size[1], img.size[0])
+    return len(resize_image(image.read_bytes(), size, image.name))
+
+
+def frames_per_second(work, frames: list[tuple[Path, ...]], workers: int, repeat: int) -> float:
+    """Frames/s of ``work(frame)`` over every frame in ``workers`` processes, the fastest of
+    ``repeat`` runs."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+            list(pool.map(work, frames, chunksize=4))
+        best = min(best, time.perf_counter() - start)
+    return len(frames) / best
+
+
+def measure(name: str, frames: list[tuple[Path, ...]], convert, workers: int,
+            resizes: bool = False) -> None:  # fmt: skip
     """Print both decode limits, the conversion speed and its ratio to each, side by side.
 
     The target is met against the faster decoder's limit (the converters decode with libspng
-    where it applies, so Pillow's slower limit alone would flatter them).
+    where it applies, so Pillow's slower limit alone would flatter them). With ``resizes``
+    (VIPSeg --resize 720) it also prints the limit of decoding plus the official image resize.
     """
     limits = {decoder: decode_limit(frames, workers, decoder, REPEAT) for decoder in DECODERS}
     speed = conversion_speed(convert, len(frames), REPEAT)
@@ -109,6 +132,14 @@ def measure(name: str, frames: list[tuple[Path, ...]], convert, workers: int) ->
         f"{ratios}; {100 * speed / max(limits.values()):5.1f}% of the faster limit",
         flush=True,
     )
+    if resizes:
+        work = functools.partial(resize_frame, decoder="libspng")
+        limit = frames_per_second(work, frames, workers, REPEAT)
+        print(
+            f"{'':18s}  decode + official image resize {limit:6.1f} frames/s (libspng): "
+            f"conversion {100 * speed / limit:5.1f}% of it",
+            flush=True,
+        )
 
 
 def bench_cityscapes(workdir: Path, videos: int, workers: int) -> None:
@@ -196,7 +227,7 @@ def bench_vipseg(workdir: Path, videos: int, frames: int, workers: int) -> None:
     # --resize re-encodes every image (bilinear, as change2_720p.py): the limit decodes them too.
     with_images = [(m, raw / "imgs" / m.parent.name / f"{m.stem}.jpg") for (m,) in masks]
     measure("vipseg raw 720", with_images, lambda out: convert_vipseg(raw, "val", out,
-            resize=720, workers=workers), workers)  # fmt: skip
+            resize=720, workers=workers), workers, resizes=True)  # fmt: skip
 
 
 DATASETS = ("cityscapes_vps", "viper", "vipseg", "kitti_step", "motchallenge_step")
