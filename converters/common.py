@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
+import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -176,11 +177,7 @@ def read_png(path: Path, modes: Sequence[str], size: tuple[int, int] | None = No
     """
     try:
         with Image.open(path) as img:
-            if size is not None and img.size != (size[1], size[0]):
-                raise ConversionError(
-                    f"{path.name} is {img.size[0]}x{img.size[1]}, other frames of this video are "
-                    f"{size[1]}x{size[0]}"
-                )
+            check_size(path, (img.size[1], img.size[0]), size)
             if img.mode not in modes:
                 raise ConversionError(f"{path.name} has PNG mode {img.mode}; expected {modes}")
             fast = decode_grey_fast(path, img.mode, (img.size[1], img.size[0]))
@@ -219,20 +216,19 @@ def read_rgb_ids(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     another size (``read_png``'s message) or mode.
 
     8-bit RGB PNGs go through the evaluator's decoder (``vpsbench.io.png``: libspng, else
-    Pillow's RGBX packer); others (RGBA, 16-bit) through Pillow.
+    Pillow's RGBX packer), from one read of the file; others (RGBA, 16-bit) through Pillow.
     """
     try:
-        with Image.open(path) as img:
-            if size is not None and img.size != (size[1], size[0]):
-                raise ConversionError(
-                    f"{path.name} is {img.size[0]}x{img.size[1]}, other frames of this video are "
-                    f"{size[1]}x{size[0]}"
-                )
+        data = path.read_bytes()
+        shape = png.header_size(data[:24])
+        if shape is not None and png.header_depth_and_colour(data[:26]) == (8, 2):
+            check_size(path, shape, size)
+            return png.decode_packed(path, *shape, png.ORDER_COCO, data=data)
+        with Image.open(io.BytesIO(data)) as img:
+            check_size(path, (img.size[1], img.size[0]), size)
             if img.mode not in ("RGB", "RGBA"):
                 raise ConversionError(f"{path.name} has PNG mode {img.mode}; expected RGB")
             width, height = img.size
-            if img.mode == "RGB" and is_8bit_rgb(path):
-                return png.decode_packed(path, height, width, png.ORDER_COCO)
             # Packed as 4 bytes a pixel (Pillow's own layout, no conversion pass), viewed as
             # little-endian uint32 they are R + 256 G + 65536 B + 2^24 A.
             packed = img.tobytes("raw", "RGBX" if img.mode == "RGB" else "RGBA")
@@ -245,10 +241,13 @@ def read_rgb_ids(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     return np.frombuffer(packed, "<u4").reshape(height, width) & np.uint32(0xFFFFFF)
 
 
-def is_8bit_rgb(path: Path) -> bool:
-    """Whether the PNG's header says 8-bit truecolour (what ``vpsbench.io.png`` decodes)."""
-    with open(path, "rb") as f:
-        return png.header_depth_and_colour(f.read(26)) == (8, 2)
+def check_size(path: Path, shape: tuple[int, int], expected: tuple[int, int] | None) -> None:
+    """Refuse an image whose (height, width) is not the video's (one-line error)."""
+    if expected is not None and tuple(shape) != tuple(expected):
+        raise ConversionError(
+            f"{path.name} is {shape[1]}x{shape[0]}, other frames of this video are "
+            f"{expected[1]}x{expected[0]}"
+        )
 
 
 def image_size(path: Path) -> tuple[int, int]:

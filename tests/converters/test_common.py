@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vpsbench.io import png
 from vpsbench_converters.common import (
     ConversionError,
     decode_grey_fast,
@@ -36,6 +37,23 @@ def test_read_rgb_ids_refuses_other_modes_and_truncated_files(tmp_path):
     cut.write_bytes(whole.read_bytes()[:-40])
     with pytest.raises(ConversionError, match="cannot be decoded"):
         read_rgb_ids(cut)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_read_rgb_ids_refuses_another_size_on_either_path(tmp_path, mode):
+    # 8-bit RGB takes the one-read libspng path (size from the IHDR), RGBA Pillow's.
+    path = tmp_path / "ids.png"
+    Image.fromarray(np.zeros((6, 9, len(mode)), np.uint8), mode).save(path)
+    assert read_rgb_ids(path, (6, 9)).shape == (6, 9)
+    with pytest.raises(ConversionError, match="is 9x6, other frames of this video are 8x6"):
+        read_rgb_ids(path, (6, 8))
+
+
+def test_png_header_size_reads_the_ihdr(tmp_path):
+    path = tmp_path / "a.png"
+    Image.fromarray(np.zeros((7, 300, 3), np.uint8)).save(path)
+    assert png.header_size(path.read_bytes()[:24]) == (7, 300)
+    assert png.header_size(b"GIF89a" + bytes(18)) is None
 
 
 def write_grey(path, pixels, transparency=None):

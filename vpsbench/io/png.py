@@ -73,6 +73,14 @@ def header_depth_and_colour(head: bytes) -> tuple[int, int] | None:
     return head[24], head[25]
 
 
+def header_size(head: bytes) -> tuple[int, int] | None:
+    """(height, width) of a PNG's IHDR from its first 24 bytes, None if not a PNG."""
+    if len(head) < 24 or not head.startswith(_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    width, height = struct.unpack(">II", head[16:24])
+    return height, width
+
+
 def decode_grey(data: bytes, height: int, width: int) -> np.ndarray | None:
     """An 8- or 16-bit greyscale PNG as a (height, width) uint8 / native uint16 array by
     libspng, or None (no libspng, another kind of PNG, or a file libspng refuses): the caller
@@ -127,8 +135,11 @@ def scanline_bytes(height: int, width: int, interlaced: bool) -> int:
     return total
 
 
-def decode_packed(path: Path, height: int, width: int, order: str = ORDER_COCO) -> np.ndarray:
-    """(height, width) uint32 packed pixels of an 8-bit RGB PNG whose header was checked.
+def decode_packed(
+    path: Path, height: int, width: int, order: str = ORDER_COCO, data: bytes | None = None
+) -> np.ndarray:
+    """(height, width) uint32 packed pixels of an 8-bit RGB PNG whose header was checked
+    (``data``: the file's bytes, if the caller has read them).
 
     Raises ``PngDecodeError`` when it does not decode completely to that size (Pillow alone
     would fill missing rows with 0), ``PngBombError`` when Pillow's decompression-bomb guard
@@ -137,7 +148,8 @@ def decode_packed(path: Path, height: int, width: int, order: str = ORDER_COCO) 
     """
     if order not in (ORDER_COCO, ORDER_STEP):
         raise ValueError(f"unknown pixel order {order!r}")
-    data = Path(path).read_bytes()
+    if data is None:
+        data = Path(path).read_bytes()
     idat = image_data(data)
     if decoder_name() == "pyspng":
         try:
