@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vpsbench.metrics.consistency import VC_MODES, ClipCounter
+from vpsbench.metrics.consistency import VC_MODES, ClipCounter, merge_sorted
 from vpsbench.metrics.core import _histogram_of_pixels, histogram_and_runs, pair_runs
 
 
@@ -80,3 +80,16 @@ def test_histogram_of_runs_equals_histogram_of_pixels():
         np.testing.assert_array_equal(getattr(hist, key), getattr(want, key))
     noise = rng.integers(0, 1000, (30, 30)).astype(np.int32)
     assert histogram_and_runs(noise, noise)[1] is None  # too fragmented: counted per pixel
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    a=st.sets(st.integers(0, 60), min_size=1, max_size=25),
+    b=st.sets(st.integers(0, 60), min_size=1, max_size=25),
+)
+def test_merge_sorted_is_the_union_and_the_binary_searches(a, b):
+    a, b = np.array(sorted(a), np.int64), np.array(sorted(b), np.int64)
+    merged, in_a, in_b = merge_sorted(a, b)
+    np.testing.assert_array_equal(merged, np.union1d(a, b))
+    np.testing.assert_array_equal(in_a, np.searchsorted(a, merged, "right") - 1)
+    np.testing.assert_array_equal(in_b, np.searchsorted(b, merged, "right") - 1)

@@ -42,13 +42,12 @@ class EvaluationError(ValueError):
 
 
 def check_prediction_map(pred: np.ndarray, gt_shape: tuple, where: str) -> None:
-    """Refuse a map of the wrong shape, dtype or values before it is scored."""
+    """Refuse a map of the wrong shape or dtype before it is scored (its values are checked on
+    the frame's distinct values, ``check_prediction_values``: no pass over the pixels)."""
     if pred.shape != gt_shape:
         raise EvaluationError(f"{where}: prediction is {pred.shape}, the GT frame is {gt_shape}")
     if not np.issubdtype(pred.dtype, np.integer):
         raise EvaluationError(f"{where}: prediction dtype {pred.dtype} is not an integer type")
-    if pred.size and pred.min() < 0:
-        raise EvaluationError(f"{where}: prediction has negative values; ids must be >= 0")
 
 
 @dataclass

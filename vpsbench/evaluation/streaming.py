@@ -95,7 +95,10 @@ def unknown_category_values(
 def check_prediction_values(
     values: np.ndarray, category_ids: np.ndarray, space: LabelSpace, where: str
 ) -> None:
-    """Each predicted value (e.g. of the pair histogram) is void or of a known category."""
+    """Each predicted value (e.g. of the pair histogram) is >= 0, and void or of a known
+    category."""
+    if len(values) and values.min() < 0:
+        raise EvaluationError(f"{where}: prediction has negative values; ids must be >= 0")
     bad = unknown_category_values(values, category_ids, space)
     if len(bad):
         raise EvaluationError(

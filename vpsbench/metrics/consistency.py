@@ -55,15 +55,24 @@ def vc_clip_counts(
     return counter.rows(n)
 
 
-def merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The sorted union of two sorted int arrays, in linear time (timsort merges the two runs;
-    ``np.union1d`` hashes or sorts from scratch)."""
+def merge_sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sorted union of two sorted int arrays and, for each of its values v, the index of
+    the last element <= v in ``a`` and in ``b`` (``searchsorted(x, v, "right") - 1``).
+
+    Linear time: timsort merges the two runs, and the indices are counts of each array's
+    elements so far (two binary searches per value took most of VC's time).
+    """
     both = np.concatenate([a, b])
-    both.sort(kind="stable")
-    keep = np.empty(len(both), bool)
-    keep[:1] = True
-    np.not_equal(both[1:], both[:-1], out=keep[1:])
-    return both[keep]
+    order = np.argsort(both, kind="stable")
+    merged = both[order]
+    # The last element of each group of equal values stands for the group.
+    last = np.empty(len(merged), bool)
+    last[-1:] = True
+    np.not_equal(merged[1:], merged[:-1], out=last[:-1])
+    from_a = np.cumsum(order < len(a))
+    positions = np.flatnonzero(last)
+    in_a = from_a[positions]
+    return merged[positions], in_a - 1, positions - in_a
 
 
 class ClipCounter:
@@ -146,9 +155,7 @@ class ClipCounter:
             return
         if self.frames:
             # The segments of both partitions: each lies inside one old and one new run.
-            merged = merge_sorted(self._starts, starts)
-            old = np.searchsorted(self._starts, merged, "right") - 1
-            new = np.searchsorted(starts, merged, "right") - 1
+            merged, old, new = merge_sorted(self._starts, starts)
             self._prev_gt, self._prev_pred = self._prev_gt[old], self._prev_pred[old]
             self._run_gt, self._run_pred = self._run_gt[old], self._run_pred[old]
             starts, gt, pred = merged, gt[new], pred[new]
