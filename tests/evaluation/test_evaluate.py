@@ -214,3 +214,21 @@ def test_float_label_maps_are_refused(tmp_path, toy_gt):
         f.create_dataset("videos/0001/panoptic", data=maps.astype(np.float32), chunks=True)
     with pytest.raises(EvaluationError, match="dtype float32 is not an integer type"):
         vpsbench.evaluate(toy_gt, pred, metrics="vpq")
+
+
+def test_a_worker_task_carries_only_its_video_of_a_submission(tmp_path, toy_gt, shifted_pred):
+    from vpsbench.evaluation.predictions import open_predictions
+
+    root = write_submission(toy_gt, shifted_pred, tmp_path / "sub")
+    with VPSFile(toy_gt) as gt, open_predictions(root, gt) as source:
+        video = gt.video_ids[1]
+        stems = [gt.video(video).stems[i] for i in gt.video(video).annotated_indices]
+        cut = source.for_video(video)
+        assert set(cut.frames) == set(cut.frame_sizes) == {video}
+        assert len(source.frames) == len(gt.video_ids) > 1  # the source itself is unchanged
+        for whole, part in zip(source.video_maps(video, stems), cut.video_maps(video, stems),
+                               strict=True):  # fmt: skip
+            np.testing.assert_array_equal(whole, part)
+    two = vpsbench.evaluate(toy_gt, root, metrics="vpq,pq,stq,vc,idsw", workers=2).summary
+    one = vpsbench.evaluate(toy_gt, root, metrics="vpq,pq,stq,vc,idsw", workers=1).summary
+    assert json.dumps(two, sort_keys=True) == json.dumps(one, sort_keys=True)

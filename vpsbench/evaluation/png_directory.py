@@ -10,12 +10,12 @@ set, size limits, every PNG header) and when each frame is decoded (complete PNG
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from vpsbench.evaluation.predictions import EvaluationError
+from vpsbench.evaluation.predictions import EvaluationError, only_video
 from vpsbench.format import VPSFile
 from vpsbench.io.archive import SubmissionLimits
 from vpsbench.io.step_png import (
@@ -49,6 +49,14 @@ class PngDirectoryPredictions:
 
     def check_against(self, gt: VPSFile) -> None:
         """The file set and headers were checked when the directory was opened."""
+
+    def for_video(self, video_id: str) -> PngDirectoryPredictions:
+        """The directory's listing cut to one video, as a worker task carries it."""
+        return replace(
+            self,
+            files=only_video(self.files, video_id),
+            frame_sizes=only_video(self.frame_sizes, video_id),
+        )
 
     def video_maps(self, video_id: str, stems: list[str]) -> Iterator[np.ndarray]:
         """Each frame's PNG as panoptic values of the GT's encoding."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,11 @@ def check_prediction_map(pred: np.ndarray, gt_shape: tuple, where: str) -> None:
         raise EvaluationError(f"{where}: prediction dtype {pred.dtype} is not an integer type")
 
 
+def only_video(table: dict, video_id: str) -> dict:
+    """The entry of one video of a per-video table (none if it has none)."""
+    return {video_id: table[video_id]} if video_id in table else {}
+
+
 @dataclass
 class HDF5Predictions:
     """Predictions stored in a unified prediction file, paired with the GT by video id and stem."""
@@ -68,6 +73,11 @@ class HDF5Predictions:
             listed = "; ".join(str(p) for p in problems[:5])
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
             raise EvaluationError(f"{self.path.name} does not fit the GT: {listed}{more}")
+
+    def for_video(self, video_id: str) -> HDF5Predictions:
+        """The source as a worker task for one video carries it: itself (a path and a file
+        handle that pickles as its path; in one process the open file is shared)."""
+        return self
 
     def video_maps(self, video_id: str, stems: list[str]) -> Iterator[np.ndarray]:
         """The predicted map of each stem of one video, in the given order."""
@@ -106,6 +116,15 @@ class SubmissionPredictions:
 
     def check_against(self, gt: VPSFile) -> None:
         """Pairing was checked when the submission was opened."""
+
+    def for_video(self, video_id: str) -> SubmissionPredictions:
+        """The submission cut to one video, as a worker task carries it: the whole table of
+        segments pickled with every task cost 14 ms a task on W1 (196 KB)."""
+        return replace(
+            self,
+            frames=only_video(self.frames, video_id),
+            frame_sizes=only_video(self.frame_sizes, video_id),
+        )
 
     def video_maps(self, video_id: str, stems: list[str]) -> Iterator[np.ndarray]:
         """Decode each frame's id PNG and convert it to panoptic values, ids stable per video."""

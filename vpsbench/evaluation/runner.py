@@ -306,7 +306,7 @@ def score_predictions(
         tasks = [
             VideoTask(
                 gt_path,
-                tuple(sources),
+                tuple(source.for_video(video.video_id) for source in sources),
                 video.video_id,
                 first.space.category_ids,
                 first.vc_ns,
