@@ -176,20 +176,20 @@ class ClipCounter:
         self._prev_gt, self._prev_pred = gt, pred
         self._run_gt, self._run_pred = run_gt, run_pred
         self.frames += 1
-        valid = gt != self.ignore_label if self.mode == "corrected" else None
+        ended = [n for n in self.ns if self.frames >= n]  # clips of n frames ending here
+        if not ended:
+            return
+        # A = {gt run >= n}, A ∩ B = {min(gt run, pred run) >= n} (the min is <= the gt run):
+        # one count per run length, summed from the top, gives every n at once.
         both_runs = np.minimum(run_gt, run_pred)
-        for n in self.ns:
-            if self.frames < n:  # no clip of n frames ends here yet
-                continue
-            stable_gt = run_gt >= n
-            if valid is not None:
-                stable_gt &= valid
-            stable_both = stable_gt & (both_runs >= n)
-            if weights is None:
-                row = (np.count_nonzero(stable_both), np.count_nonzero(stable_gt))
-            else:
-                row = (weights[stable_both].sum(), weights[stable_gt].sum())
-            self._rows[n].append((int(row[0]), int(row[1])))
+        if self.mode == "corrected":
+            valid = gt != self.ignore_label
+            run_gt, both_runs = run_gt[valid], both_runs[valid]
+            weights = weights[valid] if weights is not None else None
+        at_least_gt = np.bincount(run_gt, weights, self._cap + 1)[::-1].cumsum()[::-1]
+        at_least_both = np.bincount(both_runs, weights, self._cap + 1)[::-1].cumsum()[::-1]
+        for n in ended:
+            self._rows[n].append((int(at_least_both[n]), int(at_least_gt[n])))
 
     def _merge_segments(self) -> None:
         """Drop segment boundaries across which labels and counters are all equal."""
