@@ -74,3 +74,29 @@ def test_frames_of_all_videos_accumulate_and_per_video_rows():
     per_video = {r["video_id"]: r for r in metric.per_video()}
     assert per_video["b"]["all"] == 100.0
     assert per_video["a"]["all"] == pytest.approx(77.5)
+
+
+def test_pq_and_vpq_share_one_matching_of_each_frame():
+    from vpsbench.metrics.vpq import VPQ
+
+    rng = np.random.default_rng(3)
+    frames = []
+    for _ in range(4):
+        gt = np.full((6, 8), ROAD, np.int64)
+        gt[rng.integers(0, 6) :, rng.integers(0, 8) :] = CAR
+        pred = gt.copy()
+        pred[rng.integers(0, 6), :] = SKY
+        frames.append(pair_histogram(gt, pred))
+    video = VideoStats("v", [str(i) for i in range(4)], frames, {})
+    separate = VideoStats("v", [str(i) for i in range(4)], frames, {})
+    expected = ImagePQ(SPACE).summarize(separate)
+    vpq = VPQ(SPACE, window_sizes=(1, 2), k_labels=(0, 5)).summarize(video)
+    shared = ImagePQ(SPACE).summarize(video)  # from the cache VPQ's windows of one frame filled
+    assert len(video.cache) == 1
+    for counts in (shared, vpq[0]):
+        for name in ("tp", "fp", "fn", "iou"):
+            np.testing.assert_array_equal(getattr(counts, name), getattr(expected, name))
+    by_hand = match_segments(frames[0], SPACE)
+    for hist in frames[1:]:
+        by_hand += match_segments(hist, SPACE)
+    np.testing.assert_array_equal(expected.tp, by_hand.tp)

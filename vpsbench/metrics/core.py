@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
@@ -264,6 +264,9 @@ class VideoStats:
     vc: dict[int, np.ndarray]
     pred_tubes: TubeIdentity | None = None
     gt_first_listed: int | None = None
+    # Per-frame results several metrics need (``vpsbench.metrics.pq.frame_counts``), computed
+    # once per video by whichever metric asks first.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

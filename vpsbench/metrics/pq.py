@@ -56,6 +56,23 @@ class ClassCounts:
         return ClassCounts(self.iou.copy(), self.tp.copy(), self.fp.copy(), self.fn.copy())
 
 
+def frame_counts(video: VideoStats, space: LabelSpace, min_tube_area: int = 0) -> list:
+    """``match_segments`` of each frame of a video, computed once for every metric that needs
+    them (image PQ, and VPQ's windows of one frame where no tube spans several values)."""
+    key = ("frame_counts", space, int(min_tube_area))
+    if key not in video.cache:
+        video.cache[key] = [match_segments(h, space, min_tube_area) for h in video.histograms]
+    return video.cache[key]
+
+
+def summed(counts: Iterable[ClassCounts], space: LabelSpace) -> ClassCounts:
+    """The sum of per-class counts (zeros for none); the parts are left as they are."""
+    total = ClassCounts.zeros(len(space.category_ids))
+    for part in counts:
+        total += part
+    return total
+
+
 def category_index(space: LabelSpace, values: np.ndarray) -> np.ndarray:
     """Position in ``space.category_ids`` of each value's category (-1 if unknown)."""
     return space.category_index(values)
@@ -215,10 +232,7 @@ class ImagePQ(VideoMetric):
 
     def summarize(self, video: VideoStats) -> ClassCounts:
         """The frame-level counts of one video."""
-        counts = ClassCounts.zeros(len(self.space.category_ids))
-        for hist in video.histograms:
-            counts += match_segments(hist, self.space, self.min_tube_area)
-        return counts
+        return summed(frame_counts(video, self.space, self.min_tube_area), self.space)
 
     def settings(self) -> tuple:
         return (self.space, self.excluded, self.min_tube_area)

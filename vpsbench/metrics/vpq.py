@@ -25,9 +25,11 @@ from vpsbench.metrics.core import (
 from vpsbench.metrics.pq import (
     GROUPS,
     ClassCounts,
+    frame_counts,
     group_averages,
     match_segments,
     per_class_rows,
+    summed,
 )
 from vpsbench.metrics.tubes import TubeIdentity, changes_identity, window_histogram
 
@@ -117,7 +119,9 @@ class VPQ(VideoMetric):
         if not changes_identity(video.histograms, tubes):
             tubes = None  # every value is its own tube: the plain stacking is the same, faster
         return {
-            k: video_window_counts(video.histograms, self.space, n, self.min_tube_area, tubes)
+            k: summed(frame_counts(video, self.space, self.min_tube_area), self.space)
+            if n == 1 and tubes is None  # windows of one frame are the frames: PQ's counts
+            else video_window_counts(video.histograms, self.space, n, self.min_tube_area, tubes)
             for n, k in zip(self.window_sizes, self.k_labels, strict=True)
         }
 
