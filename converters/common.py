@@ -13,7 +13,7 @@ import concurrent.futures
 import functools
 import io
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -293,55 +293,44 @@ def check_categories(
         )
 
 
-def encode_frame(
-    registry: InstanceRegistry,
-    frame: FramePlan,
-    decoded: DecodedFrame,
-    shape: tuple[int, int],
-    known: np.ndarray | None,
-    label_divisor: int,
-    ignore_label: int,
-) -> tuple[EncodedLabelMap | None, dict]:
-    """Give a decoded frame's objects their instance ids, check its values, compress its map.
-
-    Returns the compressed map (None for an unannotated frame) and the frame's extra meta.
-    """
-    meta = {}
-    if not frame.annotated or decoded.panoptic is None:
-        return None, meta
-    panoptic = registry.finalize(decoded)
-    if decoded.segment_order is not None:
-        meta["segments"] = registry.resolve(decoded, decoded.segment_order)
-    if tuple(panoptic.shape) != tuple(shape):
-        raise ConversionError(
-            f"frame {frame.stem!r}: panoptic map is {tuple(panoptic.shape)}, the video "
-            f"is {tuple(shape)}"
-        )
-    if known is not None:
-        check_categories(panoptic, known, label_divisor, ignore_label, frame.stem)
-    if isinstance(panoptic, RunMap):
-        panoptic = panoptic.expand()
-    return encode_label_map(panoptic), meta
-
-
 def encode_video(
     video: VideoPlan,
-    decoded: Iterable[DecodedFrame],
+    decode: Callable[[object], DecodedFrame],
     label_divisor: int,
     category_ids: tuple[int, ...] | None = None,
     ignore_label: int = 255,
 ) -> EncodedVideo:
-    """Encode a video's decoded frames (temporal order): instance ids in order of first
-    appearance through the video, every value checked against ``category_ids`` if given."""
+    """Decode every frame of a video, give its objects instance ids, compress its label maps.
+
+    Runs in a worker process: a whole video per task, because instance ids depend on the order
+    in which objects appear through the video. With ``category_ids`` every value is checked.
+    Tasks of 4 frames were measured slower with 2 workers on 2 cores (alternating runs): with
+    ids and compression in the parent by 2-5% (its compression competes with the workers), and
+    as a two-stage pipeline (workers decode; ids in the parent; workers check and compress) by
+    0-12%: the second round trip costs more than the shorter tail.
+    """
     known = None if category_ids is None else np.asarray(category_ids, np.int64)
     registry = InstanceRegistry(label_divisor, video.video_id)
     frames, metas = [], []
-    for frame, frame_decoded in zip(video.frames, decoded, strict=True):
-        encoded, meta = encode_frame(
-            registry, frame, frame_decoded, (video.height, video.width), known, label_divisor,
-            ignore_label,
-        )  # fmt: skip
-        frames.append((encoded, frame_decoded.image))
+    for frame in video.frames:
+        decoded = decode(frame.task)
+        encoded = None
+        meta = {}
+        if frame.annotated and decoded.panoptic is not None:
+            panoptic = registry.finalize(decoded)
+            if decoded.segment_order is not None:
+                meta["segments"] = registry.resolve(decoded, decoded.segment_order)
+            if tuple(panoptic.shape) != (video.height, video.width):
+                raise ConversionError(
+                    f"frame {frame.stem!r}: panoptic map is {tuple(panoptic.shape)}, the video "
+                    f"is {(video.height, video.width)}"
+                )
+            if known is not None:
+                check_categories(panoptic, known, label_divisor, ignore_label, frame.stem)
+            if isinstance(panoptic, RunMap):
+                panoptic = panoptic.expand()
+            encoded = encode_label_map(panoptic)
+        frames.append((encoded, decoded.image))
         metas.append(meta)
     return EncodedVideo(tuple(frames), tuple(registry.tracks()), tuple(metas))
 
@@ -358,31 +347,12 @@ def start_workers(workers: int, decode: Callable[[object], DecodedFrame]) -> Non
         start_server(converter_context(decode))
 
 
-def convert_video(
-    video: VideoPlan,
-    decode: Callable[[object], DecodedFrame],
-    label_divisor: int,
-    category_ids: tuple[int, ...] | None = None,
-    ignore_label: int = 255,
-) -> EncodedVideo:
-    """Decode and encode one whole video (one worker task).
-
-    A whole video per task, because instance ids depend on the order in which objects appear
-    through the video. Tasks of 4 frames were measured slower with 2 workers on 2 cores
-    (alternating runs): with ids and compression in the parent by 2-5% (its compression
-    competes with the workers), and as a two-stage pipeline (workers decode; ids here; workers
-    check and compress) by 0-12%: the second round trip costs more than the shorter tail.
-    """
-    decoded = (decode(frame.task) for frame in video.frames)
-    return encode_video(video, decoded, label_divisor, category_ids, ignore_label)
-
-
 def encoded_videos(
     plan: SplitPlan, decode: Callable[[object], DecodedFrame], workers: int
 ) -> Iterator[EncodedVideo]:
     """Every video of the plan, in order, converted in ``workers`` processes."""
     task = functools.partial(
-        convert_video,
+        encode_video,
         decode=decode,
         label_divisor=plan.info.label_divisor,
         category_ids=tuple(c.id for c in plan.categories),

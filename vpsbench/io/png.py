@@ -66,16 +66,18 @@ def decoder_name(requested: str | None = None) -> str:
     return name
 
 
+def _starts_with_ihdr(head: bytes, length: int) -> bool:
+    return len(head) >= length and head.startswith(_SIGNATURE) and head[12:16] == b"IHDR"
+
+
 def header_depth_and_colour(head: bytes) -> tuple[int, int] | None:
     """(bit depth, colour type) of a PNG's IHDR from its first 26 bytes, None if not a PNG."""
-    if len(head) < 26 or not head.startswith(_SIGNATURE) or head[12:16] != b"IHDR":
-        return None
-    return head[24], head[25]
+    return (head[24], head[25]) if _starts_with_ihdr(head, 26) else None
 
 
 def header_size(head: bytes) -> tuple[int, int] | None:
     """(height, width) of a PNG's IHDR from its first 24 bytes, None if not a PNG."""
-    if len(head) < 24 or not head.startswith(_SIGNATURE) or head[12:16] != b"IHDR":
+    if not _starts_with_ihdr(head, 24):
         return None
     width, height = struct.unpack(">II", head[16:24])
     return height, width

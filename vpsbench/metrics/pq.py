@@ -238,10 +238,7 @@ class ImagePQ(VideoMetric):
         return (self.space, self.excluded, self.min_tube_area)
 
     def totals(self) -> ClassCounts:
-        total = ClassCounts.zeros(len(self.space.category_ids))
-        for counts in self.videos.values():
-            total += counts
-        return total
+        return summed(self.videos.values(), self.space)
 
     def result(self) -> dict:
         """{"all", "things", "stuff"} PQ in percent, plus SQ/RQ and class counts per group."""

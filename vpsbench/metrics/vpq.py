@@ -52,10 +52,13 @@ def video_window_counts(
     tubes: TubeIdentity | None = None,
 ) -> ClassCounts:
     """Per-class counts of all windows of one size in one video."""
-    counts = ClassCounts.zeros(len(space.category_ids))
-    for window in windows(histograms, size, tubes):
-        counts += match_segments(window, space, min_tube_area)
-    return counts
+    return summed(
+        (
+            match_segments(window, space, min_tube_area)
+            for window in windows(histograms, size, tubes)
+        ),
+        space,
+    )
 
 
 class VPQ(VideoMetric):
