@@ -31,6 +31,7 @@ from vpsbench.format import VPSFile
 from vpsbench.format.reader import Video
 from vpsbench.format.schema import TUBE_IDENTITY_INSTANCE
 from vpsbench.io.step_png import StepPngError, to_packed, write_step_png
+from vpsbench.termination import raise_if_terminated
 from vpsbench_converters.common import ConversionError
 
 SEQUENCE_RE = re.compile(rf"^\d{{{step.SEQUENCE_DIGITS}}}$")
@@ -49,6 +50,7 @@ def staged_directory(out_dir: Path) -> Iterator[Path]:
     stage.mkdir()
     try:
         yield stage
+        raise_if_terminated()
         if out_dir.exists():
             out_dir.rmdir()  # empty, checked above
         stage.rename(out_dir)

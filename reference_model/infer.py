@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
 from tqdm import tqdm
 
-from vpsbench.cli.common import Terminated, terminate_as_interrupt
 from vpsbench.format import FileInfo, VPSFile, VPSWriter
+from vpsbench.termination import Terminated, terminate_as_interrupt
 from vpsbench_model.backbone import normalize
 from vpsbench_model.checkpoint import load_checkpoint
 from vpsbench_model.config import VARIANTS

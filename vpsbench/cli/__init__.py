@@ -10,9 +10,10 @@ from collections.abc import Sequence
 
 from vpsbench import __version__
 from vpsbench.cli import check, coco_pq, data, demo, evaluate, protocols
-from vpsbench.cli.common import Terminated, add_global_flags, check_workers, terminate_as_interrupt
+from vpsbench.cli.common import add_global_flags, check_workers
 from vpsbench.parallel import keep_freed_memory
 from vpsbench.plugins import COMMANDS, load_group
+from vpsbench.termination import Terminated, terminate_as_interrupt
 
 # The core's commands; converters and the leaderboard add theirs as vpsbench.commands entry
 # points (vpsbench.plugins), so the core imports neither.

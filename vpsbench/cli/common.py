@@ -1,14 +1,11 @@
-"""Helpers shared by the subcommand modules: argument formatting, progress bars, worker
-counts and signals."""
+"""Helpers shared by the subcommand modules: argument formatting, progress bars and worker
+counts."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
-import signal
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -149,31 +146,3 @@ def add_global_flags(p: argparse.ArgumentParser, default: object = False) -> Non
         "--debug", action="store_true", default=default, help="show the traceback on errors"
     )
     p.add_argument("--quiet", action="store_true", default=default, help="no progress bars")
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the same cleanup (partial files) runs."""
-
-
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """While the block runs, SIGTERM (job schedulers, ``kill``) raises ``Terminated`` in this
-    process, so the cleanup of Ctrl-C runs; a process forked from it dies of the signal as
-    before. The previous handler comes back afterwards (main() may be called in a test)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set handlers
-        return
-    owner = os.getpid()
-
-    def handler(signum: int, frame) -> None:
-        if os.getpid() != owner:
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            return
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)

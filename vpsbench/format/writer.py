@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 
 from vpsbench import __version__
+from vpsbench.atomic import publish
 from vpsbench.format import deflate, schema
 
 STR = h5py.string_dtype("utf-8")
@@ -352,7 +353,7 @@ class VPSWriter:
         self._write_root_attrs()
         self._file.close()
         self._file = None
-        os.replace(self._tmp, self.path)
+        publish(self._tmp, self.path)
 
     def _abort(self) -> None:
         if self._file is not None:

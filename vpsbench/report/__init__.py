@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from vpsbench.report.result import EvalResult, build_result, json_safe
+from vpsbench.termination import raise_if_terminated
 
 __all__ = ["EvalResult", "build_result", "check_replaceable", "json_safe", "write_report"]
 
@@ -56,7 +57,8 @@ def check_replaceable(directory: Path) -> None:
 
 def replace_directory(new: Path, old: Path) -> None:
     """Move ``new`` to ``old``'s path; an existing ``old`` is moved aside first, put back if
-    the move fails, and removed."""
+    the move fails, and removed. Nothing moves once SIGTERM has arrived."""
+    raise_if_terminated()
     if not old.exists():
         os.rename(new, old)
         return

@@ -4,13 +4,13 @@ it and writes it to CSV and Markdown."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from vpsbench.atomic import write_atomically, write_text_atomically
 from vpsbench.report.markdown import fmt, markdown_table, notes, per_video_rows, plain_table
 from vpsbench.report.result import json_safe, named_once
 
@@ -109,25 +109,12 @@ def write_comparison_csv(
     path: str | Path, labels: Sequence[str], results: Sequence[EvalResult]
 ) -> Path:
     """Write the comparison table as CSV, atomically (a reader never sees half a file)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        comparison_frame(labels, results).to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    frame = comparison_frame(labels, results)
+    return write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def write_comparison_markdown(
     path: str | Path, labels: Sequence[str], results: Sequence[EvalResult]
 ) -> Path:
     """Write the Markdown comparison, atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(comparison_markdown(labels, results) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_text_atomically(path, comparison_markdown(labels, results) + "\n")

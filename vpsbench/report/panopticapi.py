@@ -16,10 +16,11 @@ is where panopticapi divides by zero; here its pq, sq and rq are None (JSON null
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from vpsbench.atomic import write_text_atomically
 
 GROUPS = (("All", None), ("Things", True), ("Stuff", False))
 
@@ -120,10 +121,4 @@ def format_table(results: dict) -> str:
 def write_json(results: dict, path: str | Path) -> None:
     """Write the results as JSON (category ids become strings, as ``json.dump`` makes them),
     atomically: a reader never sees a half-written file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomically(path, json.dumps(results, indent=2) + "\n")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from vpsbench.atomic import write_text_atomically
 from vpsbench.format.schema import STQ_RULE_DEEPLAB2, Category, Protocol
 
 
@@ -47,14 +47,8 @@ class EvalResult:
     def to_json(self, path: str | Path | None = None) -> str:
         """The result as JSON text, also written to ``path`` if given."""
         text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:  # atomically: a reader never sees a half-written file
-            path = Path(path)
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            try:
-                tmp.write_text(text + "\n")
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+        if path is not None:
+            write_text_atomically(path, text + "\n")
         return text
 
     def table(self, per_video: bool = False) -> str:

@@ -1,0 +1,50 @@
+"""SIGTERM stops a command even when its exception is lost in a finalizer (Python prints
+"Exception ignored" and goes on): no output is published and the command does not succeed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import pytest
+
+from vpsbench.atomic import write_text_atomically
+from vpsbench.termination import Terminated, terminate_as_interrupt
+
+
+class TerminatesWhenCollected:
+    """Sends this process SIGTERM from ``__del__``, where the handler's exception is lost."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(10_000):  # the handler runs between these bytecodes, inside __del__
+            pass
+
+
+@pytest.fixture
+def lost_exceptions(monkeypatch) -> list[BaseException]:
+    lost: list[BaseException] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda info: lost.append(info.exc_value))
+    return lost
+
+
+def test_a_lost_sigterm_stops_the_output_from_being_published(tmp_path, lost_exceptions):
+    with pytest.raises(Terminated), terminate_as_interrupt():
+        TerminatesWhenCollected()
+        write_text_atomically(tmp_path / "scores.json", "{}\n")
+    assert [type(e) for e in lost_exceptions] == [Terminated]  # the case under test happened
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lost_sigterm_is_raised_when_the_command_ends(lost_exceptions):
+    with pytest.raises(Terminated), terminate_as_interrupt():
+        TerminatesWhenCollected()
+    assert [type(e) for e in lost_exceptions] == [Terminated]
+
+
+def test_the_record_of_a_sigterm_ends_with_the_command(tmp_path):
+    with pytest.raises(Terminated), terminate_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+    write_text_atomically(tmp_path / "later.json", "{}\n")  # a later command is not stopped
+    assert [p.name for p in tmp_path.iterdir()] == ["later.json"]
