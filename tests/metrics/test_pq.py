@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from golden_cases import CAR, ROAD, SKY, SPACE, VOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from vpsbench.metrics.core import VideoStats, pair_histogram
-from vpsbench.metrics.pq import ImagePQ, match_segments
+from vpsbench.metrics.core import LabelSpace, VideoStats, pair_histogram, sum_histograms
+from vpsbench.metrics.pq import ClassCounts, ImagePQ, match_segments, match_windows
 
 
 def frame_pair() -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +78,7 @@ def test_frames_of_all_videos_accumulate_and_per_video_rows():
     assert per_video["a"]["all"] == pytest.approx(77.5)
 
 
-def test_pq_and_vpq_share_one_matching_of_each_frame():
+def test_pq_and_vpq_share_one_matching_of_each_frame():  # size 1 of one batched pass
     from vpsbench.metrics.vpq import VPQ
 
     rng = np.random.default_rng(3)
@@ -100,3 +102,50 @@ def test_pq_and_vpq_share_one_matching_of_each_frame():
     for hist in frames[1:]:
         by_hand += match_segments(hist, SPACE)
     np.testing.assert_array_equal(expected.tp, by_hand.tp)
+
+
+# --- the batched window matching == match_segments window by window --------------------------
+
+BATCH_SPACE = LabelSpace(1000, 255, (0, 1, 2, 11, 12), frozenset({11, 12}))
+
+
+@st.composite
+def batch_videos(draw):
+    """A video of 0-6 frames of small maps with stuff, things, crowd (11000) and void."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    h, w = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    palette = np.array([0, 1000, 2000, 11_000, 11_001, 11_002, 12_001, 255_000], np.int64)
+    frames = []
+    for _ in range(draw(st.integers(0, 6))):
+        gt = rng.choice(palette, (h, w))
+        pred = np.where(
+            rng.random((h, w)) < 0.3, rng.choice(palette[palette != 11_000], (h, w)), gt
+        )
+        pred[pred == 11_000] = 11_003
+        frames.append(pair_histogram(gt, pred))
+    return frames
+
+
+@settings(max_examples=200, deadline=None)
+@given(batch_videos(), st.sampled_from([0, 2, 5]))
+def test_batched_windows_equal_match_segments_window_by_window(frames, min_area):
+    sizes = (1, 2, 3, 4, 7)  # 7: longer than every video, no window
+    batched = match_windows(frames, BATCH_SPACE, sizes, min_area)
+    for n in sizes:
+        expected = ClassCounts.zeros(len(BATCH_SPACE.category_ids))
+        for start in range(len(frames) - n + 1):
+            window = sum_histograms(frames[start : start + n])
+            expected += match_segments(window, BATCH_SPACE, min_area)
+        for name in ("tp", "fp", "fn", "iou"):  # iou bit for bit: the same summation order
+            np.testing.assert_array_equal(getattr(batched[n], name), getattr(expected, name))
+
+
+def test_batched_windows_leave_unknown_gt_categories_to_match_segments():
+    gt = np.array([[0, 7000]], np.int64)  # category 7 is not in the table
+    assert match_windows([pair_histogram(gt, gt)], BATCH_SPACE, (1,)) is None
+
+
+def test_batched_windows_refuse_unknown_predicted_categories():
+    gt = np.zeros((1, 2), np.int64)
+    with pytest.raises(ValueError, match="not in the category table"):
+        match_windows([pair_histogram(gt, np.array([[0, 7000]]))], BATCH_SPACE, (1,))

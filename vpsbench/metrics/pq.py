@@ -10,7 +10,7 @@ when more than half of it lies on GT void or on its category's crowd region.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,8 @@ from vpsbench.metrics.core import (
     PairHistogram,
     VideoMetric,
     VideoStats,
+    pack_pairs,
+    sum_histograms,
 )
 
 GROUPS = ("all", "things", "stuff")
@@ -56,13 +58,35 @@ class ClassCounts:
         return ClassCounts(self.iou.copy(), self.tp.copy(), self.fp.copy(), self.fn.copy())
 
 
-def frame_counts(video: VideoStats, space: LabelSpace, min_tube_area: int = 0) -> list:
-    """``match_segments`` of each frame of a video, computed once for every metric that needs
-    them (image PQ, and VPQ's windows of one frame where no tube spans several values)."""
-    key = ("frame_counts", space, int(min_tube_area))
-    if key not in video.cache:
-        video.cache[key] = [match_segments(h, space, min_tube_area) for h in video.histograms]
-    return video.cache[key]
+def size_counts(
+    video: VideoStats, space: LabelSpace, sizes: Sequence[int], min_tube_area: int = 0
+) -> dict[int, ClassCounts]:
+    """Per window size, the counts of every window of that many consecutive frames of a video
+    summed (values are tubes), computed once per video for every metric that needs them:
+    image PQ is size 1, and so are VPQ's windows of one frame."""
+    cached = video.cache.setdefault(("size_counts", space, int(min_tube_area)), {})
+    missing = [n for n in dict.fromkeys(int(n) for n in sizes) if n not in cached]
+    if missing:
+        batched = match_windows(video.histograms, space, missing, min_tube_area)
+        if batched is None:
+            batched = {
+                n: stacked_counts(video.histograms, space, n, min_tube_area) for n in missing
+            }
+        cached.update(batched)
+    return {int(n): cached[int(n)].copy() for n in sizes}
+
+
+def stacked_counts(
+    histograms: Sequence[PairHistogram], space: LabelSpace, size: int, min_tube_area: int = 0
+) -> ClassCounts:
+    """``match_segments`` of each window of ``size`` frames (histograms summed), summed."""
+    return summed(
+        (
+            match_segments(sum_histograms(histograms[s : s + size]), space, min_tube_area)
+            for s in range(len(histograms) - size + 1)
+        ),
+        space,
+    )
 
 
 def summed(counts: Iterable[ClassCounts], space: LabelSpace) -> ClassCounts:
@@ -145,6 +169,105 @@ def match_segments(
         )
     np.add.at(counts.fp, pred_cat[false_pos], 1)
     return counts
+
+
+def match_windows(
+    histograms: Sequence[PairHistogram],
+    space: LabelSpace,
+    sizes: Sequence[int],
+    min_tube_area: int = 0,
+) -> dict[int, ClassCounts] | None:
+    """``match_segments`` of every window of each size (runs of that many consecutive frames),
+    summed per size, in one batched pass: the same numbers, in the same summation order.
+
+    Each window is a column of one (pair, window) matrix of intersections built from prefix
+    sums over the frames, so a video costs a few dozen numpy calls instead of that many per
+    window. None when a GT value has no category (``match_segments`` decides those).
+    """
+    out = {int(n): ClassCounts.zeros(len(space.category_ids)) for n in sizes}
+    frames = len(histograms)
+    lo = [s for n in out for s in range(frames - n + 1)]  # each window's first frame
+    hi = [s + n for n in out for s in range(frames - n + 1)]
+    if not lo or not any(len(h) for h in histograms):
+        return out
+    gt = np.concatenate([h.gt for h in histograms])
+    pred = np.concatenate([h.pred for h in histograms])
+    keys = pack_pairs(gt, pred)
+    if keys is None or min(int(h.count.min(initial=1)) for h in histograms) <= 0:
+        return None
+    pairs, pair = np.unique(keys, return_inverse=True)
+    frame = np.repeat(np.arange(frames), [len(h) for h in histograms])
+    per_frame = np.zeros((len(pairs), frames + 1), np.int64)
+    per_frame[pair.ravel(), frame + 1] = np.concatenate([h.count for h in histograms])
+    prefix = np.cumsum(per_frame, axis=1)
+    inter = prefix[:, hi] - prefix[:, lo]  # (pairs, windows); sorted by (gt, pred) like a window
+    pair_gt, pair_pred = pairs >> 32, pairs & 0xFFFFFFFF
+
+    void = space.void
+    gt_vals, g = np.unique(pair_gt, return_inverse=True)
+    pred_vals, p = np.unique(pair_pred, return_inverse=True)
+    gt_cat, pred_cat = category_index(space, gt_vals), category_index(space, pred_vals)
+    if ((gt_cat < 0) & (gt_vals != void)).any():
+        return None
+    gt_area = np.zeros((len(gt_vals), len(lo)), np.int64)
+    np.add.at(gt_area, g, inter)
+    pred_area = np.zeros((len(pred_vals), len(lo)), np.int64)
+    np.add.at(pred_area, p, inter)
+    on_void = pair_gt == void
+    void_overlap = np.zeros_like(pred_area)
+    np.add.at(void_overlap, p[on_void], inter[on_void])
+    crowd_value = space.category(pair_pred) * space.label_divisor
+    on_own_crowd = (pair_gt == crowd_value) & space.is_crowd(pair_gt)
+    crowd_overlap = np.zeros_like(pred_area)
+    np.add.at(crowd_overlap, p[on_own_crowd], inter[on_own_crowd])
+
+    gt_crowd = space.is_crowd(gt_vals) & (gt_vals != void)
+    big_enough = gt_area >= min_tube_area
+    same_category = space.category(pair_gt) == space.category(pair_pred)
+    static = ~on_void & (pair_pred != void) & ~gt_crowd[g] & same_category
+    candidate = static[:, None] & (inter > 0) & big_enough[g]
+    rows, cols = np.nonzero(candidate)  # row-major: per window, in (gt, pred) order
+    cand_inter = inter[rows, cols]
+    union = gt_area[g[rows], cols] + pred_area[p[rows], cols] - cand_inter
+    union = union - void_overlap[p[rows], cols]
+    iou = cand_inter / union
+    hit = iou > 0.5
+    rows, cols, iou = rows[hit], cols[hit], iou[hit]
+
+    windows = len(lo)
+    iou_sum = np.zeros((len(space.category_ids), windows))
+    np.add.at(iou_sum, (gt_cat[g[rows]], cols), iou)  # per window in histogram order
+    tp = np.zeros((len(space.category_ids), windows), np.int64)
+    np.add.at(tp, (gt_cat[g[rows]], cols), 1)
+    gt_matched = np.zeros(gt_area.shape, bool)
+    gt_matched[g[rows], cols] = True
+    pred_matched = np.zeros(pred_area.shape, bool)
+    pred_matched[p[rows], cols] = True
+
+    missed = (gt_area > 0) & ((gt_vals != void) & ~gt_crowd)[:, None] & big_enough & ~gt_matched
+    fn = np.zeros_like(tp)
+    missed_rows, missed_cols = np.nonzero(missed)
+    np.add.at(fn, (gt_cat[missed_rows], missed_cols), 1)
+    present = pred_area > 0
+    unknown = present & ((pred_vals != void) & (pred_cat < 0))[:, None]
+    if unknown.any():
+        raise ValueError(
+            f"predicted values {np.unique(pred_vals[unknown.any(axis=1)])[:5].tolist()} have "
+            "categories that are not in the category table"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ignored = (void_overlap + crowd_overlap) / pred_area > 0.5
+    false_pos = present & (pred_vals != void)[:, None] & ~pred_matched & ~ignored
+    fp = np.zeros_like(tp)
+    fp_rows, fp_cols = np.nonzero(false_pos)
+    np.add.at(fp, (pred_cat[fp_rows], fp_cols), 1)
+
+    column = 0
+    for n, total in out.items():
+        for _ in range(frames - n + 1):  # windows in order, as summing them one by one
+            total += ClassCounts(iou_sum[:, column], tp[:, column], fp[:, column], fn[:, column])
+            column += 1
+    return out
 
 
 def class_scores(counts: ClassCounts) -> dict[str, np.ndarray]:
@@ -232,7 +355,7 @@ class ImagePQ(VideoMetric):
 
     def summarize(self, video: VideoStats) -> ClassCounts:
         """The frame-level counts of one video."""
-        return summed(frame_counts(video, self.space, self.min_tube_area), self.space)
+        return size_counts(video, self.space, (1,), self.min_tube_area)[1]
 
     def settings(self) -> tuple:
         return (self.space, self.excluded, self.min_tube_area)

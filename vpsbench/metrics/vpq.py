@@ -25,10 +25,10 @@ from vpsbench.metrics.core import (
 from vpsbench.metrics.pq import (
     GROUPS,
     ClassCounts,
-    frame_counts,
     group_averages,
     match_segments,
     per_class_rows,
+    size_counts,
     summed,
 )
 from vpsbench.metrics.tubes import TubeIdentity, changes_identity, window_histogram
@@ -121,11 +121,13 @@ class VPQ(VideoMetric):
         tubes = video.pred_tubes if self.tube_rule == "official" else None
         if not changes_identity(video.histograms, tubes):
             tubes = None  # every value is its own tube: the plain stacking is the same, faster
+        sizes = zip(self.window_sizes, self.k_labels, strict=True)
+        if tubes is None:  # all sizes in one batched pass, shared with image PQ (size 1)
+            counts = size_counts(video, self.space, self.window_sizes, self.min_tube_area)
+            return {k: counts[n] for n, k in sizes}
         return {
-            k: summed(frame_counts(video, self.space, self.min_tube_area), self.space)
-            if n == 1 and tubes is None  # windows of one frame are the frames: PQ's counts
-            else video_window_counts(video.histograms, self.space, n, self.min_tube_area, tubes)
-            for n, k in zip(self.window_sizes, self.k_labels, strict=True)
+            k: video_window_counts(video.histograms, self.space, n, self.min_tube_area, tubes)
+            for n, k in sizes
         }
 
     def settings(self) -> tuple:
