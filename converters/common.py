@@ -26,7 +26,7 @@ from vpsbench.format import Category, FileInfo, Protocol, Track, VPSWriter
 from vpsbench.format.writer import EncodedLabelMap, encode_label_map
 from vpsbench.io import png
 from vpsbench.parallel import init_worker, start_server, worker_context
-from vpsbench.runlength import run_starts
+from vpsbench.runlength import RunMap, run_starts
 
 
 class ConversionError(ValueError):
@@ -53,23 +53,6 @@ class VideoPlan:
     width: int
     frames: tuple[FramePlan, ...]
     meta: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RunMap:
-    """A label map as its raster-order runs (``runs``): what every decoder builds.
-
-    Relabelling and checking the few run values is much cheaper than touching every pixel;
-    ``expand`` makes the full map once, just before it is compressed.
-    """
-
-    shape: tuple[int, int]
-    lengths: np.ndarray
-    values: np.ndarray
-
-    def expand(self) -> np.ndarray:
-        """The full int32 map."""
-        return np.repeat(np.asarray(self.values, np.int32), self.lengths).reshape(self.shape)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vpsbench.metrics.consistency import VC_MODES, ClipCounter, merge_sorted
+from vpsbench.metrics.consistency import VC_MODES, ClipCounter
 from vpsbench.metrics.core import _histogram_of_pixels, histogram_and_runs, pair_runs
+from vpsbench.runlength import RunMap, merge_sorted
 
 
 def blocky(rng: np.random.Generator, height: int, width: int, labels: int) -> np.ndarray:
@@ -93,3 +94,29 @@ def test_merge_sorted_is_the_union_and_the_binary_searches(a, b):
     np.testing.assert_array_equal(merged, np.union1d(a, b))
     np.testing.assert_array_equal(in_a, np.searchsorted(a, merged, "right") - 1)
     np.testing.assert_array_equal(in_b, np.searchsorted(b, merged, "right") - 1)
+
+
+def as_run_map(label_map: np.ndarray) -> RunMap:
+    """A map as its raster-order runs, as the submission reader gives a prediction."""
+    flat = label_map.ravel()
+    starts = np.flatnonzero(np.diff(flat, prepend=flat[0] - 1))
+    return RunMap(label_map.shape, np.diff(starts, append=flat.size), flat[starts])
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), fragmented=st.booleans())
+def test_a_prediction_given_as_runs_gives_the_same_pair_runs_and_histogram(seed, fragmented):
+    rng = np.random.default_rng(seed)
+    height, width = int(rng.integers(1, 12)), int(rng.integers(1, 12))
+    gt = blocky(rng, height, width, 4)
+    pred = rng.integers(0, 3, (height, width)) if fragmented else blocky(rng, height, width, 4)
+    run_map = as_run_map(pred.astype(np.int32))
+    np.testing.assert_array_equal(np.asarray(run_map), pred)
+    expected, expected_runs = histogram_and_runs(gt, pred)
+    got, got_runs = histogram_and_runs(gt, run_map)
+    for name in ("gt", "pred", "count"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(expected, name))
+    assert (got_runs is None) == (expected_runs is None)
+    if got_runs is not None:
+        for name in ("starts", "gt", "pred"):
+            np.testing.assert_array_equal(getattr(got_runs, name), getattr(expected_runs, name))

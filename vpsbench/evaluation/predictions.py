@@ -34,7 +34,7 @@ from vpsbench.io.submission import (
 from vpsbench.io.video_submission import LAYOUT as VIDEO_LAYOUT
 from vpsbench.io.video_submission import is_video_submission, read_video_submission
 from vpsbench.metrics.tubes import InstanceTubes, TubeTable
-from vpsbench.runlength import run_starts
+from vpsbench.runlength import RunMap, run_starts
 
 
 class EvaluationError(ValueError):
@@ -126,11 +126,12 @@ class SubmissionPredictions:
             frame_sizes=only_video(self.frame_sizes, video_id),
         )
 
-    def video_maps(self, video_id: str, stems: list[str]) -> Iterator[np.ndarray]:
-        """Decode each frame's id PNG and convert it to panoptic values, ids stable per video."""
+    def video_maps(self, video_id: str, stems: list[str]) -> Iterator[RunMap]:
+        """Decode each frame's id PNG and convert it to panoptic values, ids stable per video
+        (as runs: the scorer merges them with the GT's instead of expanding the map)."""
         values = self.video_values(video_id, stems)
         for stem in stems:
-            yield self.frame_map(self.frames[video_id][stem], values)
+            yield self.frame_runs(self.frames[video_id][stem], values)
 
     def video_tubes(self, video_id: str, stems: list[str]) -> TubeTable:
         """The official tube identity: every value made from one colour id is one tube."""
@@ -142,7 +143,12 @@ class SubmissionPredictions:
         return assign_panoptic_values(tables, self.label_divisor, f"video {video_id}")
 
     def frame_map(self, paired: PairedFrame, values: dict[tuple[int, int], int]) -> np.ndarray:
-        """One frame's id PNG as panoptic values, after checking PNG ids against pred.json."""
+        """One frame's id PNG as an int32 map of panoptic values (``frame_runs`` expanded)."""
+        return self.frame_runs(paired, values).expand()
+
+    def frame_runs(self, paired: PairedFrame, values: dict[tuple[int, int], int]) -> RunMap:
+        """One frame's id PNG as runs of panoptic values, after checking PNG ids against
+        pred.json."""
         height, width = self.frame_sizes[paired.video_id]
         try:
             ids = read_id_png(paired.png, height, width)
@@ -169,7 +175,7 @@ class SubmissionPredictions:
                 f"{paired.png.name}"
             )
         run_values = colour_ids_to_panoptic(run_ids, segments, values, self.void)
-        return np.repeat(run_values, np.diff(starts, append=ids.size)).reshape(ids.shape)
+        return RunMap(ids.shape, np.diff(starts, append=ids.size), run_values)
 
     def segment_categories(self, paired: PairedFrame) -> dict[int, int]:
         """{segment id: category} of one frame, refusing duplicates and unknown categories."""

@@ -27,6 +27,7 @@ from vpsbench.metrics.core import (
     VideoStats,
 )
 from vpsbench.metrics.pq import category_index
+from vpsbench.runlength import merge_sorted
 
 VC_MODES = ("corrected", "vspw_official")
 
@@ -53,26 +54,6 @@ def vc_clip_counts(
     for gt_frame, pred_frame in zip(gt_semantic_frames, pred_semantic_frames, strict=True):
         counter.add(gt_frame, pred_frame)
     return counter.rows(n)
-
-
-def merge_sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The sorted union of two sorted int arrays and, for each of its values v, the index of
-    the last element <= v in ``a`` and in ``b`` (``searchsorted(x, v, "right") - 1``).
-
-    Linear time: timsort merges the two runs, and the indices are counts of each array's
-    elements so far (two binary searches per value took most of VC's time).
-    """
-    both = np.concatenate([a, b])
-    order = np.argsort(both, kind="stable")
-    merged = both[order]
-    # The last element of each group of equal values stands for the group.
-    last = np.empty(len(merged), bool)
-    last[-1:] = True
-    np.not_equal(merged[1:], merged[:-1], out=last[:-1])
-    from_a = np.cumsum(order < len(a))
-    positions = np.flatnonzero(last)
-    in_a = from_a[positions]
-    return merged[positions], in_a - 1, positions - in_a
 
 
 class ClipCounter:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from vpsbench.format.schema import Category
-from vpsbench.runlength import run_starts
+from vpsbench.runlength import RunMap, merge_sorted, run_starts
 
 if TYPE_CHECKING:
     from vpsbench.metrics.tubes import TubeIdentity
@@ -172,27 +172,42 @@ def pair_histogram(gt: np.ndarray, pred: np.ndarray) -> PairHistogram:
     return histogram_and_runs(gt, pred)[0]
 
 
-def histogram_and_runs(gt: np.ndarray, pred: np.ndarray) -> tuple[PairHistogram, PairRuns | None]:
+def histogram_and_runs(
+    gt: np.ndarray, pred: np.ndarray | RunMap
+) -> tuple[PairHistogram, PairRuns | None]:
     """The frame's pair histogram and, unless the maps are too fragmented, its ``PairRuns``
     (from which it was counted): one pass over the pixels for every per-frame statistic."""
     gt = np.asarray(gt)
-    pred = np.asarray(pred)
-    if gt.shape != pred.shape:
-        raise ValueError(f"GT map is {gt.shape} but prediction map is {pred.shape}")
-    g, p = gt.ravel(), pred.ravel()
-    if g.size == 0:
+    if not isinstance(pred, RunMap):
+        pred = np.asarray(pred)
+    if gt.shape != tuple(pred.shape):
+        raise ValueError(f"GT map is {gt.shape} but prediction map is {tuple(pred.shape)}")
+    if gt.size == 0:
         empty = np.zeros(0, np.int64)
         return PairHistogram(empty, empty, empty), None
     runs = pair_runs(gt, pred)
     if runs is not None:
         return runs.histogram(), runs
-    return _histogram_of_pixels(g, p), None
+    return _histogram_of_pixels(gt.ravel(), np.asarray(pred).ravel()), None
 
 
-def pair_runs(gt: np.ndarray, pred: np.ndarray) -> PairRuns | None:
+def pair_runs(gt: np.ndarray, pred: np.ndarray | RunMap) -> PairRuns | None:
     """The frame's runs of equal pairs (``PairRuns``); None when the maps are empty or too
-    fragmented for runs to be cheaper than pixels (more than one run per 8 pixels)."""
-    g, p = np.asarray(gt).ravel(), np.asarray(pred).ravel()
+    fragmented for runs to be cheaper than pixels (more than one run per 8 pixels).
+
+    A prediction given as its runs (``RunMap``, as the submission reader makes it) is not
+    compared pixel by pixel again: the pair runs start where a GT run or a predicted run does.
+    """
+    g = np.asarray(gt).ravel()
+    if isinstance(pred, RunMap):
+        if g.size == 0 or g.size != pred.size:
+            return None
+        starts, _, in_pred = merge_sorted(run_starts(g), pred.starts)
+        if len(starts) * 8 > g.size:
+            return None
+        pred_values = np.asarray(pred.values)[in_pred].astype(np.int64)
+        return PairRuns(starts, g[starts].astype(np.int64), pred_values, int(g.size))
+    p = np.asarray(pred).ravel()
     if g.size == 0 or g.size != p.size:
         return None
     starts = run_starts(g, p)
