@@ -109,13 +109,18 @@ def test_one_prediction_is_evaluate(toy_gt, predictions):
 
 def test_each_gt_frame_is_decoded_once(monkeypatch, toy_gt, predictions):
     reads = Counter()
-    original = Video.panoptic_row
+    whole, in_blocks = Video.panoptic_row, Video.panoptic_row_blocks
 
     def counting(self, row, writable=True):
         reads[(Path(self._group.file.filename).name, self.video_id, int(row))] += 1
-        return original(self, row, writable)
+        return whole(self, row, writable)
+
+    def counting_blocks(self, row, block_pixels):  # the scorer's read of maps in pieces
+        reads[(Path(self._group.file.filename).name, self.video_id, int(row))] += 1
+        return in_blocks(self, row, block_pixels)
 
     monkeypatch.setattr(Video, "panoptic_row", counting)
+    monkeypatch.setattr(Video, "panoptic_row_blocks", counting_blocks)
     evaluate_many(toy_gt, predictions, workers=1)
     gt_reads = {key: n for key, n in reads.items() if key[0] == toy_gt.name}
     # 2 videos of 3 annotated frames, each decoded once for the four predictions.
@@ -133,13 +138,18 @@ def test_a_bad_prediction_is_named_before_anything_is_scored(monkeypatch, tmp_pa
     bad.mkdir()
     (bad / "pred.json").write_text("{not json")
     reads = Counter()
-    original = Video.panoptic_row
+    whole, in_blocks = Video.panoptic_row, Video.panoptic_row_blocks
 
-    def counting(self, row):
+    def counting(self, row, *args):
         reads[self.video_id] += 1
-        return original(self, row)
+        return whole(self, row, *args)
+
+    def counting_blocks(self, row, block_pixels):
+        reads[self.video_id] += 1
+        return in_blocks(self, row, block_pixels)
 
     monkeypatch.setattr(Video, "panoptic_row", counting)
+    monkeypatch.setattr(Video, "panoptic_row_blocks", counting_blocks)
     with pytest.raises(EvaluationError) as caught:
         evaluate_many(toy_gt, [good, other, bad])
     message = str(caught.value)

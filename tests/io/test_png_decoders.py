@@ -27,10 +27,11 @@ from vpsbench.io.png import (
     ORDER_STEP,
     PngDecodeError,
     decode_packed,
+    decode_packed_runs,
     decoder_name,
 )
 from vpsbench.io.step_png import pack_rgb, read_step_png
-from vpsbench.io.submission import SubmissionError, read_id_png, rgb_to_id
+from vpsbench.io.submission import SubmissionError, read_id_png, read_id_png_runs, rgb_to_id
 
 pytest.importorskip("pyspng")
 DECODER_NAMES = ("pyspng", "pillow")
@@ -153,10 +154,17 @@ def decoder(request, monkeypatch) -> str:
 
 
 def decode_both(path: Path, height: int, width: int, order: str, monkeypatch) -> list:
+    """``decode_packed`` with each decoder; ``decode_packed_runs`` checked to give its runs."""
     out = []
     for name in DECODER_NAMES:
         monkeypatch.setenv(DECODER_ENV, name)
-        out.append(decode_packed(path, height, width, order))
+        packed = decode_packed(path, height, width, order)
+        starts, values = decode_packed_runs(path, height, width, order)
+        flat = packed.ravel()
+        np.testing.assert_array_equal(starts, np.flatnonzero(np.diff(flat, prepend=-1)))
+        np.testing.assert_array_equal(values, flat[starts])
+        assert values.dtype == np.uint32
+        out.append(packed)
     return out
 
 
@@ -231,8 +239,11 @@ def test_broken_files_are_refused_by_both(tmp_path, decoder, kind):
     path.write_bytes(fix_ihdr_crc(broken_files()[kind]))
     with pytest.raises(PngDecodeError):
         decode_packed(path, 7, 5)
-    with pytest.raises(SubmissionError, match="cannot be decoded as PNG"):
-        read_id_png(path, 7, 5)
+    with pytest.raises(PngDecodeError):
+        decode_packed_runs(path, 7, 5)
+    for read in (read_id_png, read_id_png_runs):
+        with pytest.raises(SubmissionError, match="cannot be decoded as PNG"):
+            read(path, 7, 5)
 
 
 def test_files_libspng_refuses_but_pillow_reads_decode_the_same(tmp_path, monkeypatch):

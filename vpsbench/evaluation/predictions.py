@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from vpsbench.format import VPSFile
+from vpsbench.format.reader import StoredLabelMap
 from vpsbench.format.schema import TUBE_IDENTITY_INSTANCE
 from vpsbench.format.validate import validate_pair
 from vpsbench.io.archive import ArchiveLimits
@@ -29,12 +30,12 @@ from vpsbench.io.submission import (
     extracted_submission,
     load_submission_dir,
     pair_submission,
-    read_id_png,
+    read_id_png_runs,
 )
 from vpsbench.io.video_submission import LAYOUT as VIDEO_LAYOUT
 from vpsbench.io.video_submission import is_video_submission, read_video_submission
 from vpsbench.metrics.tubes import InstanceTubes, TubeTable
-from vpsbench.runlength import RunMap, run_starts
+from vpsbench.runlength import RunMap
 
 
 class EvaluationError(ValueError):
@@ -79,11 +80,12 @@ class HDF5Predictions:
         handle that pickles as its path; in one process the open file is shared)."""
         return self
 
-    def video_maps(self, video_id: str, stems: list[str]) -> Iterator[np.ndarray]:
-        """The predicted map of each stem of one video, in the given order."""
+    def video_maps(self, video_id: str, stems: list[str]) -> Iterator[StoredLabelMap]:
+        """The predicted map of each stem of one video, in the given order, read when used
+        (whole with ``np.asarray``, or in pieces by the scorer)."""
         video = self.file().video(video_id)
         for stem in stems:
-            yield video.panoptic(video.frame_index(stem), writable=False)
+            yield video.stored_map(video.frame_index(stem))
 
     def video_tubes(self, video_id: str, stems: list[str]) -> InstanceTubes | None:
         """The file's tube identity (docs/FORMAT.md): None when every value is its own tube."""
@@ -151,7 +153,7 @@ class SubmissionPredictions:
         pred.json."""
         height, width = self.frame_sizes[paired.video_id]
         try:
-            ids = read_id_png(paired.png, height, width)
+            starts, run_ids = read_id_png_runs(paired.png, height, width)
         except SubmissionError as err:
             if self.layout != VIDEO_LAYOUT:
                 raise
@@ -159,7 +161,6 @@ class SubmissionPredictions:
         segments = self.segment_categories(paired)
         # Id maps are piecewise constant: the ids of the runs of equal pixels (raster order)
         # give the ids present and the panoptic map, without a sort or lookup of every pixel.
-        starts, run_ids = value_runs(ids)
         present = np.unique(run_ids)
         not_in_json = [int(i) for i in present if i != 0 and int(i) not in segments]
         where = f"video {paired.video_id}, " if self.layout == VIDEO_LAYOUT else ""
@@ -175,7 +176,7 @@ class SubmissionPredictions:
                 f"{paired.png.name}"
             )
         run_values = colour_ids_to_panoptic(run_ids, segments, values, self.void)
-        return RunMap(ids.shape, np.diff(starts, append=ids.size), run_values)
+        return RunMap((height, width), np.diff(starts, append=height * width), run_values)
 
     def segment_categories(self, paired: PairedFrame) -> dict[int, int]:
         """{segment id: category} of one frame, refusing duplicates and unknown categories."""
@@ -281,13 +282,6 @@ def colour_ids_to_panoptic(
     order = np.argsort(lut_keys)
     pos = np.searchsorted(lut_keys[order], ids)
     return lut_vals[order][pos]
-
-
-def value_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(start, value) of each run of equal values of a map in raster order."""
-    flat = values.ravel()
-    starts = run_starts(flat)
-    return starts, flat[starts]
 
 
 def is_hdf5(path: Path) -> bool:

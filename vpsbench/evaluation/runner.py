@@ -28,10 +28,10 @@ from vpsbench import __version__
 from vpsbench.format import VPSFile
 from vpsbench.format.schema import STQ_RULE_VIPSEG, Protocol
 from vpsbench.io.archive import SubmissionLimits
-from vpsbench.metrics.core import LabelSpace, VideoStats
+from vpsbench.metrics.core import BLOCK_PIXELS, LabelSpace, VideoStats, pair_runs_of_blocks
 from vpsbench.parallel import init_worker, start_server, worker_context
 
-from .predictions import EvaluationError, open_predictions
+from .predictions import EvaluationError, check_prediction_map, open_predictions
 from .streaming import (
     ALL_METRICS,
     Evaluator,
@@ -144,15 +144,31 @@ def compute_video_stats_many(task: VideoTask) -> list[VideoStats]:
                     VideoAccumulator(task.video_id, space, task.vc_ns, task.vc_mode, tubes, first)
                 )
                 maps.append(iter(source.video_maps(task.video_id, stems)))
+        shape = (video.height, video.width)
+        in_blocks = video.stores_maps_in_blocks and video.height * video.width > 0
         for row, stem in enumerate(stems):
-            gt_map = video.panoptic_row(row, writable=False)  # decoded once, for every source
-            for label, accumulator, pred_maps in zip(labels, accumulators, maps, strict=True):
+            preds = []
+            for label, pred_maps in zip(labels, maps, strict=True):
                 with named_source(label):
                     pred = next(pred_maps, None)
                     if pred is None:
                         raise EvaluationError(
                             f"video {task.video_id}, frame {stem}: the prediction has no map"
                         )
+                    check_prediction_map(pred, shape, f"video {task.video_id}, frame {stem}")
+                preds.append(pred)
+            if in_blocks:  # the GT inflated piece by piece, each piece compared while cached
+                blocks = video.panoptic_row_blocks(row, BLOCK_PIXELS)
+                frame_runs = pair_runs_of_blocks(blocks, preds, shape[0] * shape[1], BLOCK_PIXELS)
+                for label, accumulator, pred, runs in zip(
+                    labels, accumulators, preds, frame_runs, strict=True
+                ):
+                    with named_source(label):
+                        accumulator.add_runs(shape, pred, runs, stem)
+                continue
+            gt_map = video.panoptic_row(row, writable=False)  # decoded once, for every source
+            for label, accumulator, pred in zip(labels, accumulators, preds, strict=True):
+                with named_source(label):
                     accumulator.add(gt_map, pred, stem)
     return [accumulator.stats() for accumulator in accumulators]
 

@@ -30,11 +30,13 @@ from vpsbench.metrics.core import (
     LabelSpace,
     MetricContext,
     PairHistogram,
+    PairRuns,
     VideoStats,
     histogram_and_runs,
 )
 from vpsbench.metrics.tubes import InstanceTubes, TubeIdentity, conflicting_keys
 from vpsbench.metrics.vpq import TUBE_RULES
+from vpsbench.runlength import RunMap
 
 from .predictions import EvaluationError, check_prediction_map
 
@@ -228,23 +230,56 @@ class VideoAccumulator:
 
     def add(self, gt: np.ndarray, pred: np.ndarray, stem: str | None = None) -> None:
         """Check and reduce the next annotated frame (panoptic maps); ``stem`` names it."""
-        stem = str(len(self.stems)) if stem is None else stem
-        where = f"video {self.video_id}, frame {stem}"
-        check_prediction_map(pred, gt.shape, where)
-        if self.shape is not None and gt.shape != self.shape:
-            raise EvaluationError(
-                f"{where}: the GT frame is {gt.shape} but earlier frames of this video are "
-                f"{self.shape}; the frames of one video share one size"
-            )
+        stem, where = self._name(stem)
+        self._check_shapes(pred, gt.shape, where)
+        if not isinstance(pred, RunMap):
+            pred = np.asarray(pred)  # a stored map (StoredLabelMap) is read once, here
         # One pass over the pixels: the runs of equal pairs give the histogram and VC's counts.
         histogram, runs = histogram_and_runs(gt, pred)
+        self._commit(gt.shape, histogram, runs, stem, where, maps=(gt, pred))
+
+    def add_runs(
+        self, shape: tuple[int, int], pred: object, runs: PairRuns, stem: str | None = None
+    ) -> None:
+        """Check and reduce the next annotated frame from its pair runs, found already
+        (``pair_runs_of_blocks``, the file scorer's path); ``pred`` is checked for its shape
+        and dtype only."""
+        stem, where = self._name(stem)
+        self._check_shapes(pred, tuple(shape), where)
+        self._commit(tuple(shape), runs.histogram(), runs, stem, where)
+
+    def _name(self, stem: str | None) -> tuple[str, str]:
+        stem = str(len(self.stems)) if stem is None else stem
+        return stem, f"video {self.video_id}, frame {stem}"
+
+    def _check_shapes(self, pred: object, shape: tuple, where: str) -> None:
+        check_prediction_map(pred, shape, where)
+        if self.shape is not None and shape != self.shape:
+            raise EvaluationError(
+                f"{where}: the GT frame is {shape} but earlier frames of this video are "
+                f"{self.shape}; the frames of one video share one size"
+            )
+
+    def _commit(
+        self,
+        shape: tuple,
+        histogram: PairHistogram,
+        runs: PairRuns | None,
+        stem: str,
+        where: str,
+        maps: tuple | None = None,
+    ) -> None:
+        """Check the frame's values, then add it (``maps``: VC's input where there are no runs)."""
         check_gt_values(histogram.gt, self._categories, self.space, where, self.gt_table)
         check_prediction_values(histogram.pred, self._categories, self.space, where)
         check_tube_identity(histogram.pred, self.tubes, where)
         # Every check has passed: only now does the frame change the accumulator.
         if self._clips is not None:
-            self._clips.add_panoptic(gt, pred, self.space.label_divisor, runs)
-        self.shape = gt.shape
+            if runs is not None:
+                self._clips.add_pair_runs(shape, runs, self.space.label_divisor)
+            else:
+                self._clips.add_panoptic(*maps, self.space.label_divisor)
+        self.shape = shape
         self.stems.append(stem)
         self.histograms.append(histogram)
 

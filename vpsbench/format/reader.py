@@ -51,6 +51,31 @@ def read_label_row(
     return dataset[row]
 
 
+def read_label_row_blocks(
+    dataset: h5py.Dataset, row: int, plain_deflate: bool, block_pixels: int
+) -> Iterator[np.ndarray]:
+    """Row ``row`` of a label-map dataset as consecutive flat int32 pieces in raster order
+    (read-only; ``block_pixels`` each, the last may be shorter). On the writer's layout the
+    chunk is inflated piece by piece; otherwise the row is read whole and cut."""
+    pixels = dataset.shape[1] * dataset.shape[2]
+    if plain_deflate and 0 <= row < dataset.shape[0]:
+        mask, chunk = dataset.id.read_direct_chunk((row, 0, 0))
+        if mask == 0:
+            done = 0
+            for piece in deflate.decompress_blocks(chunk, 4 * block_pixels):
+                block = np.frombuffer(piece, "<i4")
+                done += block.size
+                if done > pixels:
+                    break
+                yield block
+            if done != pixels:
+                raise ValueError(f"label map row {row}: the chunk holds {done} of {pixels} pixels")
+            return
+    flat = dataset[row].ravel()
+    for start in range(0, flat.size, block_pixels):
+        yield flat[start : start + block_pixels]
+
+
 def read_strings(dataset: h5py.Dataset) -> list[str]:
     """Read a 1-D UTF-8 string dataset as Python strings."""
     return [s.decode("utf-8") if isinstance(s, bytes) else str(s) for s in dataset[()]]
@@ -199,6 +224,25 @@ class Frame:
         )
 
 
+class StoredLabelMap:
+    """One stored label map, read when used: whole (``np.asarray``) or in consecutive flat
+    pieces (``blocks``), which the scorer compares piece by piece while they are in cache."""
+
+    def __init__(self, video: Video, row: int) -> None:
+        self._video = video
+        self._row = int(row)
+        self.shape = (video.height, video.width)
+        self.dtype = video.panoptic_dtype
+
+    def blocks(self, block_pixels: int) -> Iterator[np.ndarray]:
+        """The map as read-only flat pieces of ``block_pixels`` pixels."""
+        return self._video.panoptic_row_blocks(self._row, block_pixels)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        full = self._video.panoptic_row(self._row, writable=False)
+        return full if dtype is None else full.astype(dtype, copy=False)
+
+
 class Video:
     """Lazy view of one video group: nothing but the frame table is read until asked."""
 
@@ -273,6 +317,30 @@ class Video:
     def panoptic_row(self, row: int, writable: bool = True) -> np.ndarray:
         """The map of the ``row``-th annotated frame (``writable`` as in ``panoptic``)."""
         return read_label_row(self._panoptic, int(row), self._plain_deflate, writable)
+
+    def stored_map(self, index: int) -> StoredLabelMap:
+        """Frame ``index``'s map, read only when used (``StoredLabelMap``); KeyError if it is
+        not annotated."""
+        row = self._label_rows.get(int(index))
+        if row is None:
+            raise KeyError(f"frame {index} of video {self.video_id!r} is not annotated")
+        return StoredLabelMap(self, row)
+
+    @property
+    def panoptic_dtype(self) -> np.dtype:
+        """The stored dtype of the label maps (int32 as the writer stores them)."""
+        return self._panoptic.dtype
+
+    @property
+    def stores_maps_in_blocks(self) -> bool:
+        """Whether the maps are on the writer's layout, which ``panoptic_row_blocks`` inflates
+        piece by piece (else it reads each row whole and cuts it)."""
+        return schema.PANOPTIC in self._group and self._plain_deflate
+
+    def panoptic_row_blocks(self, row: int, block_pixels: int) -> Iterator[np.ndarray]:
+        """The map of the ``row``-th annotated frame as consecutive flat pieces of
+        ``block_pixels`` pixels (``read_label_row_blocks``)."""
+        return read_label_row_blocks(self._panoptic, int(row), self._plain_deflate, block_pixels)
 
     @cached_property
     def _panoptic(self) -> h5py.Dataset:

@@ -25,7 +25,13 @@ from vpsbench.io.archive import (
     extract_archive,
     human_size,
 )
-from vpsbench.io.png import ORDER_COCO, PngBombError, PngDecodeError, decode_packed
+from vpsbench.io.png import (
+    ORDER_COCO,
+    PngBombError,
+    PngDecodeError,
+    decode_packed,
+    decode_packed_runs,
+)
 
 PRED_JSON = "pred.json"
 PNG_DIR = "pan_pred"
@@ -347,10 +353,22 @@ def read_id_png(
 ) -> np.ndarray:
     """Decode a prediction PNG to colour ids (uint32 R + 256 G + 65536 B), refusing a bad
     header before decoding pixels (pyspng, else Pillow: ``vpsbench.io.png``)."""
+    return _read_id_png(decode_packed, path, height, width, max_pixels)
+
+
+def read_id_png_runs(
+    path: Path, height: int, width: int, max_pixels: int = SubmissionLimits.max_pixels
+) -> tuple[np.ndarray, np.ndarray]:
+    """``read_id_png``'s map as raster runs: (flat index of each run's first pixel, its
+    colour id), with the same checks and errors (``vpsbench.io.png.decode_packed_runs``)."""
+    return _read_id_png(decode_packed_runs, path, height, width, max_pixels)
+
+
+def _read_id_png(decode, path: Path, height: int, width: int, max_pixels: int):
     check_png_header(path, height, width, max_pixels)
     where = f"{PNG_DIR}/{path.name}"
     try:
-        return decode_packed(path, height, width, ORDER_COCO)
+        return decode(path, height, width, ORDER_COCO)
     except PngBombError as err:
         raise SubmissionError(f"{where}: refusing a possible decompression bomb ({err})") from err
     except PngDecodeError as err:

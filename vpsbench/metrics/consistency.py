@@ -97,6 +97,11 @@ class ClipCounter:
             self.add(np.asarray(gt) // label_divisor, np.asarray(pred) // label_divisor)
             return
         self._check_shape(np.shape(gt), np.shape(pred))
+        self.add_pair_runs(np.shape(gt), runs, label_divisor)
+
+    def add_pair_runs(self, shape: tuple[int, ...], runs: PairRuns, label_divisor: int) -> None:
+        """Add the next frame (of ``shape``) from its ``PairRuns`` of panoptic values."""
+        self._check_shape(tuple(shape), tuple(shape))
         self.add_runs(runs.starts, runs.gt // label_divisor, runs.pred // label_divisor, runs.size)
 
     def _check_shape(self, gt_shape: tuple, pred_shape: tuple) -> None:

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 # Dense-table fast path: label values below this bound are counted with bincount (no sort).
 _DENSE_LIMIT = 1 << 22
+# Pixels per piece of ``pair_runs_of_blocks``: 2 MB of int32, a piece of the GT and of a
+# prediction stay in cache while compared (W1 frames: 5.3 against 6.3 ms for inflating both
+# maps whole and comparing them after; pieces of 2^16 pixels cost more in calls than they save).
+BLOCK_PIXELS = 1 << 19
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,73 @@ def pair_runs(gt: np.ndarray, pred: np.ndarray | RunMap) -> PairRuns | None:
     if len(starts) * 8 > g.size:
         return None
     return PairRuns(starts, g[starts].astype(np.int64), p[starts].astype(np.int64), int(g.size))
+
+
+def pair_runs_of_blocks(
+    gt_blocks: Iterable[np.ndarray],
+    preds: Sequence[object],
+    size: int,
+    block_pixels: int = BLOCK_PIXELS,
+) -> list[PairRuns]:
+    """The ``PairRuns`` of one GT frame against each prediction, the GT given as consecutive
+    flat pieces (``VideoReader.panoptic_row_blocks``) so that each piece is compared while it
+    is in the CPU cache, and decoded once for every prediction.
+
+    A prediction is a map (cut into the same pieces), a ``RunMap`` (merged with the GT's
+    runs) or a stored map whose ``blocks(block_pixels)`` gives pieces of the GT's lengths
+    (the GT's pieces being of ``block_pixels`` too). Unlike
+    ``pair_runs``, fragmented maps give runs too (the numbers are the same either way).
+    """
+    if size <= 0:
+        raise ValueError("pair_runs_of_blocks needs a map of at least one pixel")
+    preds = list(preds)
+    block_iters = [iter(p.blocks(block_pixels)) if hasattr(p, "blocks") else None for p in preds]
+    flat = [np.asarray(p).ravel() if i is None and not isinstance(p, RunMap) else None
+            for p, i in zip(preds, block_iters, strict=True)]  # fmt: skip
+    wants_gt_runs = any(isinstance(p, RunMap) for p in preds)
+    parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in preds]
+    gt_parts: list[tuple[np.ndarray, np.ndarray]] = []
+    last: list = [None] * len(preds)
+    gt_last, offset = None, 0
+    for g in gt_blocks:
+        m = g.size
+        gt_change = np.empty(m, bool)
+        gt_change[0] = gt_last is None or g[0] != gt_last
+        np.not_equal(g[1:], g[:-1], out=gt_change[1:])
+        if wants_gt_runs:
+            starts = np.flatnonzero(gt_change)
+            gt_parts.append((starts + offset, g[starts]))
+        for i, pred in enumerate(preds):
+            if isinstance(pred, RunMap):
+                continue
+            p = flat[i][offset : offset + m] if block_iters[i] is None else next(block_iters[i])
+            if p.size != m:
+                raise ValueError(
+                    f"the prediction map's pieces do not match the GT's ({p.size} != {m})"
+                )
+            change = np.empty(m, bool)
+            change[0] = gt_change[0] or last[i] is None or p[0] != last[i]
+            np.not_equal(p[1:], p[:-1], out=change[1:])
+            np.logical_or(change[1:], gt_change[1:], out=change[1:])
+            starts = np.flatnonzero(change)
+            parts[i].append((starts + offset, g[starts], p[starts]))
+            last[i] = p[-1]
+        gt_last = g[-1]
+        offset += m
+    if offset != size:
+        raise ValueError(f"the GT map has {offset} pixels, expected {size}")
+    out = []
+    for pred, pieces in zip(preds, parts, strict=True):
+        if isinstance(pred, RunMap):
+            gt_starts = np.concatenate([s for s, _ in gt_parts])
+            gt_values = np.concatenate([v for _, v in gt_parts]).astype(np.int64)
+            starts, in_gt, in_pred = merge_sorted(gt_starts, pred.starts)
+            values = np.asarray(pred.values)[in_pred].astype(np.int64)
+            out.append(PairRuns(starts, gt_values[in_gt], values, size))
+            continue
+        starts, gt, pr = (np.concatenate([piece[k] for piece in pieces]) for k in range(3))
+        out.append(PairRuns(starts, gt.astype(np.int64), pr.astype(np.int64), size))
+    return out
 
 
 def _histogram_of_pixels(g: np.ndarray, p: np.ndarray) -> PairHistogram:
