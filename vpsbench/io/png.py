@@ -149,7 +149,7 @@ def decode_packed(
     fires. A file libspng refuses but Pillow reads (e.g. chunks out of the specification's
     order) is decoded by Pillow, so both decoders accept the same files.
     """
-    rgba, packed = _decode(path, height, width, order, data)
+    rgba, packed = decode_pixels(path, height, width, order, data)
     if rgba is None:
         return packed
     if order == ORDER_STEP:
@@ -170,7 +170,7 @@ def decode_packed_runs(
     for every pixel of an RGB PNG, and only the runs' values are packed: one pass over the
     pixels fewer (W1 frames: about 0.5-1.5 ms of 5).
     """
-    rgba, packed = _decode(path, height, width, order, data)
+    rgba, packed = decode_pixels(path, height, width, order, data)
     if rgba is None:
         flat = packed.reshape(-1)
         starts = run_starts(flat)
@@ -182,10 +182,11 @@ def decode_packed_runs(
     return starts, words[starts] & _MASK
 
 
-def _decode(
-    path: Path, height: int, width: int, order: str, data: bytes | None
+def decode_pixels(
+    path: Path, height: int, width: int, order: str = ORDER_COCO, data: bytes | None = None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(RGBA array from libspng, None) or (None, packed map from Pillow)."""
+    """The decoding step of ``decode_packed``, nothing more: (RGBA array from libspng, None)
+    or (None, packed map from Pillow, which packs as it decodes)."""
     if order not in (ORDER_COCO, ORDER_STEP):
         raise ValueError(f"unknown pixel order {order!r}")
     if data is None:
