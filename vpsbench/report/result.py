@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from vpsbench.atomic import write_text_atomically
 from vpsbench.format.schema import STQ_RULE_DEEPLAB2, Category, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def json_safe(value):
     """Replace NaN/inf by None recursively so the JSON is strict (no ``NaN`` tokens)."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if value is pd.NA:  # a missing count of a nullable integer column
+    pandas = sys.modules.get("pandas")  # a pd.NA exists only once pandas is imported
+    if pandas is not None and value is pandas.NA:  # a missing count of a nullable column
         return None
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
@@ -29,13 +33,60 @@ def json_safe(value):
     return value
 
 
-@dataclass
 class EvalResult:
-    """Summary scores (percentages), per-class and per-video tables of one evaluation."""
+    """Summary scores (percentages), per-class and per-video tables of one evaluation.
 
-    summary: dict
-    per_class: pd.DataFrame = field(default_factory=pd.DataFrame)
-    per_video: pd.DataFrame = field(default_factory=pd.DataFrame)
+    The tables are pandas DataFrames, built when first read: a caller that reads only the
+    summary (a training loop) neither imports pandas (0.3 s) nor builds them.
+    """
+
+    def __init__(
+        self,
+        summary: dict,
+        per_class: pd.DataFrame | None = None,
+        per_video: pd.DataFrame | None = None,
+        *,
+        rows: tuple[list[dict], list[tuple[str, list[dict]]]] | None = None,
+    ) -> None:
+        self.summary = summary
+        self._per_class, self._per_video = per_class, per_video
+        self._rows = rows  # (per-class rows, per metric its per-video rows): tables to build
+
+    @property
+    def per_class(self) -> pd.DataFrame:
+        """One row per (metric, category, k): scores and counts (nullable integer counts)."""
+        self._build_tables()
+        return self._per_class
+
+    @per_class.setter
+    def per_class(self, table: pd.DataFrame) -> None:
+        self._build_tables()
+        self._per_class = table
+
+    @property
+    def per_video(self) -> pd.DataFrame:
+        """One row per video, the columns of every metric (``vc_8``, ``stq``, ...)."""
+        self._build_tables()
+        return self._per_video
+
+    @per_video.setter
+    def per_video(self, table: pd.DataFrame) -> None:
+        self._build_tables()
+        self._per_video = table
+
+    def _build_tables(self) -> None:
+        import pandas as pd
+
+        if self._rows is not None:
+            self._per_class, self._per_video = tables_of_rows(*self._rows)
+            self._rows = None
+        if self._per_class is None:
+            self._per_class = pd.DataFrame()
+        if self._per_video is None:
+            self._per_video = pd.DataFrame()
+
+    def __repr__(self) -> str:
+        return f"EvalResult(metrics={[k for k in self.summary if k not in ('protocol', 'inputs')]})"
 
     def to_dict(self) -> dict:
         """The documented JSON schema (docs/METRICS.md): summary plus the per-class rows."""
@@ -104,22 +155,31 @@ def build_result(
             cat = row.get("category_id")
             label, isthing = names.get(cat, (str(cat), None))
             class_rows.append({"metric": name, "name": label, "isthing": isthing, **row})
+    videos = [(name, metric.per_video()) for name, metric in metrics.items()]
+    summary["protocol"] = protocol_dict(protocol)
+    summary["inputs"] = inputs
+    return EvalResult(summary=json_safe(summary), rows=(class_rows, videos))
+
+
+def tables_of_rows(
+    class_rows: list[dict], videos: list[tuple[str, list[dict]]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-class and per-video DataFrames of ``build_result``'s rows (counts as nullable
+    integers; per-video columns of every metric joined on the video id)."""
+    import pandas as pd
+
     per_video = None
     counts = []
-    for name, metric in metrics.items():
-        rows = metric.per_video()
+    for name, rows in videos:
         if not rows:
             continue
         counts += [named_once(name)(key) for key in integer_keys(rows) if key != "video_id"]
         frame = pd.DataFrame(rows).set_index("video_id").rename(columns=named_once(name))
         per_video = frame if per_video is None else per_video.join(frame, how="outer")
-    summary["protocol"] = protocol_dict(protocol)
-    summary["inputs"] = inputs
     per_class = pd.DataFrame(class_rows)
-    return EvalResult(
-        summary=json_safe(summary),
-        per_class=per_class.astype(dict.fromkeys(integer_keys(class_rows), "Int64")),
-        per_video=pd.DataFrame()
+    return (
+        per_class.astype(dict.fromkeys(integer_keys(class_rows), "Int64")),
+        pd.DataFrame()
         if per_video is None
         else per_video.astype(dict.fromkeys(counts, "Int64")).reset_index(),
     )
