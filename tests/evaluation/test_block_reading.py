@@ -104,6 +104,17 @@ def test_pair_runs_of_pieces_equal_pair_runs_of_whole_maps(seed, block, noisy):
         np.testing.assert_array_equal(runs.pred, flat[starts])
         if expected is not None:
             np.testing.assert_array_equal(runs.starts, expected.starts)
+    # Giving up fragmented predictions: judged on the first piece (a RunMap: on its runs).
+    limited = pair_runs_of_blocks(
+        Pieces(gt).blocks(block), [pred, as_run_map(pred), Pieces(pred)], h * w, block, True
+    )
+    first = min(block, h * w)
+    noisy_start = int((starts < first).sum()) * 8 > first
+    noisy_runs = len(as_run_map(pred).values) * 8 > h * w
+    assert [r is None for r in limited] == [noisy_start, noisy_runs, noisy_start]
+    for runs in limited:
+        if runs is not None:
+            np.testing.assert_array_equal(runs.starts, starts)
 
 
 def test_pieces_of_the_wrong_length_are_refused():
@@ -138,6 +149,36 @@ def test_scores_from_pieces_equal_scores_from_whole_maps(monkeypatch, toy_gt, tm
     monkeypatch.setattr(runner, "BLOCK_PIXELS", 7)  # many pieces a frame, odd boundaries
     for source in (pred, submission):
         assert scores(toy_gt, source) == scores(whole_gt, source)
+
+
+def test_fragmented_predictions_are_counted_from_whole_maps(monkeypatch, toy_gt, tmp_path):
+    rng = np.random.default_rng(0)
+
+    def noise(video_id, row, gt_map):  # every pixel its own run: far over one run per 8 pixels
+        return np.where(rng.random(gt_map.shape) < 0.5, gt_map, 0)
+
+    pred = write_prediction(toy_gt, tmp_path / "noisy.h5", noise)
+    submission = write_submission_of(pred, toy_gt, tmp_path / "sub")
+    whole_gt = tmp_path / "whole" / "toy_gt.h5"
+    whole_gt.parent.mkdir()
+    shutil.copy(toy_gt, whole_gt)
+    with h5py.File(whole_gt, "r+") as f:
+        for video_id in f["videos"]:
+            maps = f[f"videos/{video_id}/panoptic"][()]
+            del f[f"videos/{video_id}/panoptic"]
+            f.create_dataset(f"videos/{video_id}/panoptic", data=maps, chunks=True)
+    from vpsbench.evaluation.streaming import VideoAccumulator
+
+    whole_adds = []
+    add = VideoAccumulator.add
+    monkeypatch.setattr(
+        VideoAccumulator, "add", lambda self, *a, **k: whole_adds.append(1) or add(self, *a, **k)
+    )
+    for source in (pred, submission):
+        whole_adds.clear()
+        blocked = scores(toy_gt, source)
+        assert whole_adds  # the fragmented frames took the whole-map path
+        assert blocked == scores(whole_gt, source)
 
 
 def write_submission_of(pred: Path, gt: Path, out: Path) -> Path:

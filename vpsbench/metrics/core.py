@@ -225,15 +225,18 @@ def pair_runs_of_blocks(
     preds: Sequence[object],
     size: int,
     block_pixels: int = BLOCK_PIXELS,
-) -> list[PairRuns]:
+    give_up_fragmented: bool = False,
+) -> list[PairRuns | None]:
     """The ``PairRuns`` of one GT frame against each prediction, the GT given as consecutive
     flat pieces (``VideoReader.panoptic_row_blocks``) so that each piece is compared while it
     is in the CPU cache, and decoded once for every prediction.
 
     A prediction is a map (cut into the same pieces), a ``RunMap`` (merged with the GT's
     runs) or a stored map whose ``blocks(block_pixels)`` gives pieces of the GT's lengths
-    (the GT's pieces being of ``block_pixels`` too). Unlike
-    ``pair_runs``, fragmented maps give runs too (the numbers are the same either way).
+    (the GT's pieces being of ``block_pixels`` too). With ``give_up_fragmented``, a
+    prediction with more than one run per 8 pixels in the first piece (a ``RunMap``: in the
+    whole map) gets None instead, for the caller to count its pixels, which is cheaper; once
+    every prediction has, the GT's remaining pieces are not read.
     """
     if size <= 0:
         raise ValueError("pair_runs_of_blocks needs a map of at least one pixel")
@@ -241,12 +244,19 @@ def pair_runs_of_blocks(
     block_iters = [iter(p.blocks(block_pixels)) if hasattr(p, "blocks") else None for p in preds]
     flat = [np.asarray(p).ravel() if i is None and not isinstance(p, RunMap) else None
             for p, i in zip(preds, block_iters, strict=True)]  # fmt: skip
-    wants_gt_runs = any(isinstance(p, RunMap) for p in preds)
+    # A prediction's pair runs are at least its own runs: a RunMap can be judged at once.
+    live = [
+        not (give_up_fragmented and isinstance(p, RunMap) and len(p.values) * 8 > size)
+        for p in preds
+    ]
+    wants_gt_runs = any(isinstance(p, RunMap) and ok for p, ok in zip(preds, live, strict=True))
     parts: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in preds]
     gt_parts: list[tuple[np.ndarray, np.ndarray]] = []
     last: list = [None] * len(preds)
     gt_last, offset = None, 0
     for g in gt_blocks:
+        if not any(live):
+            break
         m = g.size
         gt_change = np.empty(m, bool)
         gt_change[0] = gt_last is None or g[0] != gt_last
@@ -255,7 +265,7 @@ def pair_runs_of_blocks(
             starts = np.flatnonzero(gt_change)
             gt_parts.append((starts + offset, g[starts]))
         for i, pred in enumerate(preds):
-            if isinstance(pred, RunMap):
+            if isinstance(pred, RunMap) or not live[i]:
                 continue
             p = flat[i][offset : offset + m] if block_iters[i] is None else next(block_iters[i])
             if p.size != m:
@@ -267,23 +277,28 @@ def pair_runs_of_blocks(
             np.not_equal(p[1:], p[:-1], out=change[1:])
             np.logical_or(change[1:], gt_change[1:], out=change[1:])
             starts = np.flatnonzero(change)
+            if give_up_fragmented and offset == 0 and len(starts) * 8 > m:
+                live[i] = False  # judged on the first piece: the rest is not compared
+                continue
             parts[i].append((starts + offset, g[starts], p[starts]))
             last[i] = p[-1]
         gt_last = g[-1]
         offset += m
-    if offset != size:
+    if any(live) and offset != size:
         raise ValueError(f"the GT map has {offset} pixels, expected {size}")
-    out = []
-    for pred, pieces in zip(preds, parts, strict=True):
-        if isinstance(pred, RunMap):
+    out: list[PairRuns | None] = []
+    for pred, pieces, ok in zip(preds, parts, live, strict=True):
+        if not ok:
+            out.append(None)
+        elif isinstance(pred, RunMap):
             gt_starts = np.concatenate([s for s, _ in gt_parts])
             gt_values = np.concatenate([v for _, v in gt_parts]).astype(np.int64)
             starts, in_gt, in_pred = merge_sorted(gt_starts, pred.starts)
             values = np.asarray(pred.values)[in_pred].astype(np.int64)
             out.append(PairRuns(starts, gt_values[in_gt], values, size))
-            continue
-        starts, gt, pr = (np.concatenate([piece[k] for piece in pieces]) for k in range(3))
-        out.append(PairRuns(starts, gt.astype(np.int64), pr.astype(np.int64), size))
+        else:
+            starts, gt, pr = (np.concatenate([piece[k] for piece in pieces]) for k in range(3))
+            out.append(PairRuns(starts, gt.astype(np.int64), pr.astype(np.int64), size))
     return out
 
 
