@@ -130,20 +130,25 @@ def scores(gt: Path, pred: Path) -> str:
     return json.dumps(data, sort_keys=True)
 
 
+def copy_read_whole(gt: Path, folder: Path) -> Path:
+    """A copy of the GT file whose maps are in a layout the scorer reads whole (h5py chunks)."""
+    folder.mkdir()
+    copy = Path(shutil.copy(gt, folder / gt.name))
+    with h5py.File(copy, "r+") as f:
+        for video_id in f["videos"]:
+            maps = f[f"videos/{video_id}/panoptic"][()]
+            del f[f"videos/{video_id}/panoptic"]
+            f.create_dataset(f"videos/{video_id}/panoptic", data=maps, chunks=True)
+    return copy
+
+
 def test_scores_from_pieces_equal_scores_from_whole_maps(monkeypatch, toy_gt, tmp_path):
     def shift(video_id, row, gt_map):
         return np.roll(gt_map, row + 1, axis=1)
 
     pred = write_prediction(toy_gt, tmp_path / "shifted.h5", shift)
     submission = write_submission_of(pred, toy_gt, tmp_path / "sub")
-    whole_gt = tmp_path / "whole" / "toy_gt.h5"  # the GT in a layout read whole
-    whole_gt.parent.mkdir()
-    shutil.copy(toy_gt, whole_gt)
-    with h5py.File(whole_gt, "r+") as f:
-        for video_id in f["videos"]:
-            maps = f[f"videos/{video_id}/panoptic"][()]
-            del f[f"videos/{video_id}/panoptic"]
-            f.create_dataset(f"videos/{video_id}/panoptic", data=maps, chunks=True)
+    whole_gt = copy_read_whole(toy_gt, tmp_path / "whole")
     with VPSFile(whole_gt) as f:
         assert not f.video(f.video_ids[0]).stores_maps_in_blocks
     monkeypatch.setattr(runner, "BLOCK_PIXELS", 7)  # many pieces a frame, odd boundaries
@@ -159,14 +164,7 @@ def test_fragmented_predictions_are_counted_from_whole_maps(monkeypatch, toy_gt,
 
     pred = write_prediction(toy_gt, tmp_path / "noisy.h5", noise)
     submission = write_submission_of(pred, toy_gt, tmp_path / "sub")
-    whole_gt = tmp_path / "whole" / "toy_gt.h5"
-    whole_gt.parent.mkdir()
-    shutil.copy(toy_gt, whole_gt)
-    with h5py.File(whole_gt, "r+") as f:
-        for video_id in f["videos"]:
-            maps = f[f"videos/{video_id}/panoptic"][()]
-            del f[f"videos/{video_id}/panoptic"]
-            f.create_dataset(f"videos/{video_id}/panoptic", data=maps, chunks=True)
+    whole_gt = copy_read_whole(toy_gt, tmp_path / "whole")
     from vpsbench.evaluation.streaming import VideoAccumulator
 
     whole_adds = []

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from vpsbench import __version__
 from vpsbench.format import VPSFile
-from vpsbench.format.reader import recording, whole_map
+from vpsbench.format.reader import StoredLabelMap
 from vpsbench.format.schema import STQ_RULE_VIPSEG, Protocol
 from vpsbench.io.archive import SubmissionLimits
 from vpsbench.metrics.core import BLOCK_PIXELS, LabelSpace, VideoStats, pair_runs_of_blocks
@@ -159,27 +159,21 @@ def compute_video_stats_many(task: VideoTask) -> list[VideoStats]:
                     check_prediction_map(pred, shape, f"video {task.video_id}, frame {stem}")
                 preds.append(pred)
             if in_blocks:  # the GT inflated piece by piece, each piece compared while cached
-                blocks = video.panoptic_row_blocks(row, BLOCK_PIXELS)
-                first: list[np.ndarray] = []
+                gt = StoredLabelMap(video, row)
                 # Over one run per 8 pixels (noise), counting pixels beats the runs (W1 with
                 # 30% noise: 18 s against 53 s from the runs): such a prediction is counted
                 # against the whole GT map, made of the first piece and the rest.
                 frame_runs = pair_runs_of_blocks(
-                    recording(blocks, first), preds, shape[0] * shape[1], BLOCK_PIXELS, True
+                    gt.blocks(BLOCK_PIXELS), preds, shape[0] * shape[1], BLOCK_PIXELS, True
                 )
-                gt_map = None
                 for label, accumulator, pred, runs in zip(
                     labels, accumulators, preds, frame_runs, strict=True
                 ):
                     with named_source(label):
-                        if runs is not None:
+                        if runs is None:
+                            accumulator.add(np.asarray(gt), pred, stem)
+                        else:
                             accumulator.add_runs(shape, pred, runs, stem)
-                            continue
-                        if gt_map is None:  # read again only if another source read it all
-                            gt_map = whole_map(first, blocks, shape)
-                            if gt_map is None:
-                                gt_map = video.panoptic_row(row, writable=False)
-                        accumulator.add(gt_map, pred, stem)
                 continue
             gt_map = video.panoptic_row(row, writable=False)  # decoded once, for every source
             for label, accumulator, pred in zip(labels, accumulators, preds, strict=True):

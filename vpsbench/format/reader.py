@@ -224,19 +224,19 @@ class Frame:
         )
 
 
-def recording(pieces: Iterator[np.ndarray], into: list[np.ndarray]) -> Iterator[np.ndarray]:
+def _recording(pieces: Iterator[np.ndarray], into: list[np.ndarray]) -> Iterator[np.ndarray]:
     """``pieces``, the first also appended to ``into`` before it is given: a reader that
-    stops after it can still make the whole map from it and the rest (``whole_map``)."""
+    stops after it can still make the whole map from it and the rest (``_whole_map``)."""
     for index, piece in enumerate(pieces):
         if index == 0:
             into.append(piece)
         yield piece
 
 
-def whole_map(
+def _whole_map(
     first: list[np.ndarray], rest: Iterator[np.ndarray], shape: tuple
 ) -> np.ndarray | None:
-    """The map of ``recording``'s first piece and the pieces not read yet; None if pieces
+    """The map of ``_recording``'s first piece and the pieces not read yet; None if pieces
     after the first were read (they were not kept)."""
     pieces = [*first, *rest]
     if sum(p.size for p in pieces) != shape[0] * shape[1]:
@@ -257,21 +257,22 @@ class StoredLabelMap:
         self.dtype = video.panoptic_dtype
         self._pieces: list[np.ndarray] = []
         self._rest: Iterator[np.ndarray] | None = None
+        self._full: np.ndarray | None = None
 
     def blocks(self, block_pixels: int) -> Iterator[np.ndarray]:
         """The map as read-only flat pieces of ``block_pixels`` pixels (once per map)."""
         if self._rest is not None:
             raise RuntimeError("the pieces of a stored map can be read once")
         self._rest = self._video.panoptic_row_blocks(self._row, block_pixels)
-        return recording(self._rest, self._pieces)
+        return _recording(self._rest, self._pieces)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        full = None
-        if self._rest is not None:
-            full = whole_map(self._pieces, self._rest, self.shape)
-        if full is None:
-            full = self._video.panoptic_row(self._row, writable=False)
-        self._pieces, self._rest = [full.reshape(-1)], iter(())
+        if self._full is None:
+            if self._rest is not None:
+                self._full = _whole_map(self._pieces, self._rest, self.shape)
+            if self._full is None:
+                self._full = self._video.panoptic_row(self._row, writable=False)
+        full = self._full
         return full if dtype is None else full.astype(dtype, copy=False)
 
 

@@ -206,11 +206,9 @@ def pair_runs(gt: np.ndarray, pred: np.ndarray | RunMap) -> PairRuns | None:
     if isinstance(pred, RunMap):
         if g.size == 0 or g.size != pred.size:
             return None
-        starts, _, in_pred = merge_sorted(run_starts(g), pred.starts)
-        if len(starts) * 8 > g.size:
-            return None
-        pred_values = np.asarray(pred.values)[in_pred].astype(np.int64)
-        return PairRuns(starts, g[starts].astype(np.int64), pred_values, int(g.size))
+        gt_starts = run_starts(g)
+        runs = merged_with_run_map(gt_starts, g[gt_starts], pred, int(g.size))
+        return None if len(runs) * 8 > g.size else runs
     p = np.asarray(pred).ravel()
     if g.size == 0 or g.size != p.size:
         return None
@@ -218,6 +216,16 @@ def pair_runs(gt: np.ndarray, pred: np.ndarray | RunMap) -> PairRuns | None:
     if len(starts) * 8 > g.size:
         return None
     return PairRuns(starts, g[starts].astype(np.int64), p[starts].astype(np.int64), int(g.size))
+
+
+def merged_with_run_map(
+    gt_starts: np.ndarray, gt_values: np.ndarray, pred: RunMap, size: int
+) -> PairRuns:
+    """The pair runs of a GT given by its runs and a prediction given as a ``RunMap``: they
+    start wherever a GT run or a predicted run does (one merge, no pass over pixels)."""
+    starts, in_gt, in_pred = merge_sorted(gt_starts, pred.starts)
+    gt = np.asarray(gt_values)[in_gt].astype(np.int64)
+    return PairRuns(starts, gt, np.asarray(pred.values)[in_pred].astype(np.int64), size)
 
 
 def pair_runs_of_blocks(
@@ -292,10 +300,8 @@ def pair_runs_of_blocks(
             out.append(None)
         elif isinstance(pred, RunMap):
             gt_starts = np.concatenate([s for s, _ in gt_parts])
-            gt_values = np.concatenate([v for _, v in gt_parts]).astype(np.int64)
-            starts, in_gt, in_pred = merge_sorted(gt_starts, pred.starts)
-            values = np.asarray(pred.values)[in_pred].astype(np.int64)
-            out.append(PairRuns(starts, gt_values[in_gt], values, size))
+            gt_values = np.concatenate([v for _, v in gt_parts])
+            out.append(merged_with_run_map(gt_starts, gt_values, pred, size))
         else:
             starts, gt, pr = (np.concatenate([piece[k] for piece in pieces]) for k in range(3))
             out.append(PairRuns(starts, gt.astype(np.int64), pr.astype(np.int64), size))
