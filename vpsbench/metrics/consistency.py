@@ -59,10 +59,11 @@ def vc_clip_counts(
 class ClipCounter:
     """The VC clip rows of one video for several clip lengths, fed one frame at a time.
 
-    Per pixel, a run-length counter holds how many frames in a row ended at the current one
-    with the same label (capped at the longest clip length, so it never overflows), so a clip
-    of n frames ending at frame t has A = {gt run ≥ n}: only the previous frame's labels and
-    the two counters are kept, whatever the video's length (``vc_clip_counts`` for the modes).
+    Per pixel, two run-length counters hold how many frames in a row ended at the current one
+    with the same GT label, and with the same GT and predicted labels both (capped at the
+    longest clip length, so they never overflow), so a clip of n frames ending at frame t has
+    A = {gt run ≥ n} and A ∩ B = {both run ≥ n}: only the previous frame's labels and the two
+    counters are kept, whatever the video's length (``vc_clip_counts`` for the modes).
 
     Frames come as semantic maps (``add``) or as raster runs of equal labels (``add_runs``,
     from the ``PairRuns`` the pair histogram is counted from): then the state is kept per
@@ -83,7 +84,7 @@ class ClipCounter:
         self._cap = max(self.ns)
         self._rows: dict[int, list[tuple[int, int]]] = {n: [] for n in self.ns}
         # Per pixel, or per segment (``_starts`` then holds the segments' first pixels).
-        self._prev_gt = self._prev_pred = self._run_gt = self._run_pred = None
+        self._prev_gt = self._prev_pred = self._run_gt = self._run_both = None
         self._starts: np.ndarray | None = None
         self._size: int | None = None
         self._shape: tuple[int, ...] | None = None
@@ -118,9 +119,9 @@ class ClipCounter:
         gt, pred = gt.ravel(), pred.ravel()
         if self._starts is not None:  # runs so far: continue per pixel
             lengths = np.diff(self._starts, append=self._size)
-            self._prev_gt, self._prev_pred, self._run_gt, self._run_pred = (
+            self._prev_gt, self._prev_pred, self._run_gt, self._run_both = (
                 np.repeat(a, lengths)
-                for a in (self._prev_gt, self._prev_pred, self._run_gt, self._run_pred)
+                for a in (self._prev_gt, self._prev_pred, self._run_gt, self._run_both)
             )
             self._starts = None
         self._update(gt, pred, None)
@@ -143,7 +144,7 @@ class ClipCounter:
             # The segments of both partitions: each lies inside one old and one new run.
             merged, old, new = merge_sorted(self._starts, starts)
             self._prev_gt, self._prev_pred = self._prev_gt[old], self._prev_pred[old]
-            self._run_gt, self._run_pred = self._run_gt[old], self._run_pred[old]
+            self._run_gt, self._run_both = self._run_gt[old], self._run_both[old]
             starts, gt, pred = merged, gt[new], pred[new]
         self._starts = starts
         self._update(gt, pred, np.diff(starts, append=size))
@@ -153,40 +154,39 @@ class ClipCounter:
         """Advance the counters by one frame; ``weights``: pixels per element (None: 1)."""
         if self._prev_gt is None:
             run_gt = np.ones(gt.shape, np.int32)
-            run_pred = np.ones(gt.shape, np.int32)
+            run_both = run_gt
         else:
-            run_gt = np.where(gt == self._prev_gt, np.minimum(self._run_gt + 1, self._cap), 1)
-            run_pred = np.where(
-                pred == self._prev_pred, np.minimum(self._run_pred + 1, self._cap), 1
-            )
+            same_gt = gt == self._prev_gt
+            run_gt = np.where(same_gt, np.minimum(self._run_gt + 1, self._cap), 1)
+            # min(gt run, pred run) is a run of its own: that of both labels staying put.
+            same_both = same_gt & (pred == self._prev_pred)
+            run_both = np.where(same_both, np.minimum(self._run_both + 1, self._cap), 1)
         self._prev_gt, self._prev_pred = gt, pred
-        self._run_gt, self._run_pred = run_gt, run_pred
+        self._run_gt, self._run_both = run_gt, run_both
         self.frames += 1
         ended = [n for n in self.ns if self.frames >= n]  # clips of n frames ending here
         if not ended:
             return
-        # A = {gt run >= n}, A ∩ B = {min(gt run, pred run) >= n} (the min is <= the gt run):
-        # one count per run length, summed from the top, gives every n at once.
-        both_runs = np.minimum(run_gt, run_pred)
-        if self.mode == "corrected":
+        # A = {gt run >= n}, A ∩ B = {both run >= n}: one count per run length, summed from
+        # the top, gives every n at once.
+        if self.mode == "corrected":  # GT void pixels count for nothing
             valid = gt != self.ignore_label
-            run_gt, both_runs = run_gt[valid], both_runs[valid]
-            weights = weights[valid] if weights is not None else None
+            weights = valid if weights is None else np.where(valid, weights, 0)
         at_least_gt = np.bincount(run_gt, weights, self._cap + 1)[::-1].cumsum()[::-1]
-        at_least_both = np.bincount(both_runs, weights, self._cap + 1)[::-1].cumsum()[::-1]
+        at_least_both = np.bincount(run_both, weights, self._cap + 1)[::-1].cumsum()[::-1]
         for n in ended:
             self._rows[n].append((int(at_least_both[n]), int(at_least_gt[n])))
 
     def _merge_segments(self) -> None:
         """Drop segment boundaries across which labels and counters are all equal."""
-        arrays = (self._prev_gt, self._prev_pred, self._run_gt, self._run_pred)
+        arrays = (self._prev_gt, self._prev_pred, self._run_gt, self._run_both)
         keep = np.zeros(len(self._starts), bool)
         keep[0] = True
         for a in arrays:
             keep[1:] |= a[1:] != a[:-1]
         if not keep.all():
             self._starts = self._starts[keep]
-            self._prev_gt, self._prev_pred, self._run_gt, self._run_pred = (a[keep] for a in arrays)
+            self._prev_gt, self._prev_pred, self._run_gt, self._run_both = (a[keep] for a in arrays)
 
     def rows(self, n: int) -> np.ndarray:
         """(clips, 2) int64 rows ``(|A ∩ B|, |A|)`` of the clips of ``n`` frames so far."""
