@@ -408,3 +408,16 @@ def test_pairs_void_and_stacked_arrays():
     list_pair = toy_evaluator(metrics="pq")
     list_pair.add_frame("a", [semantic[0], instance[0]], maps[0])  # a list of two maps
     assert list_pair.result().summary["pq"]["all"] == 100.0
+
+
+@pytest.mark.parametrize("ids", [(1, 7, 30), (7, 1), (30,)])
+def test_unknown_category_values_by_table_and_by_list(ids):
+    """The space's lookup table and an explicit category list find the same unknown values."""
+    from vpsbench.evaluation.streaming import unknown_category_values
+    from vpsbench.metrics.core import LabelSpace
+
+    space = LabelSpace(1000, 255, (1, 7, 30), frozenset({7}))
+    values = np.array([255_000, 1000, 7003, 30_000, 0, 2000, 31_005, 7000, 2000, 99_999_000, -5])
+    expected = [v for v in sorted(set(values.tolist()))
+                if v != 255_000 and v // 1000 not in ids]  # fmt: skip
+    assert unknown_category_values(values, np.asarray(ids), space).tolist() == expected

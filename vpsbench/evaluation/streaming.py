@@ -90,8 +90,13 @@ def unknown_category_values(
     values: np.ndarray, category_ids: np.ndarray, space: LabelSpace
 ) -> np.ndarray:
     """The distinct values that are neither void nor of a category of ``category_ids``."""
-    values = np.unique(values)
-    return values[(values != space.void) & ~np.isin(space.category(values), category_ids)]
+    values = np.asarray(values)
+    if np.array_equal(category_ids, space.category_ids):
+        # Called on every frame's histogram: the space's lookup table, no sort of all values.
+        known = space.category_index(values) >= 0
+    else:
+        known = np.isin(space.category(values), category_ids)
+    return np.unique(values[(values != space.void) & ~known])
 
 
 def check_prediction_values(
