@@ -55,6 +55,12 @@ def test_demo_scores_three_predictions(capsys, tmp_path, monkeypatch):
     assert code == 0, err
     assert "leaderboard" in out and "noise 0.0" in out and "noise 0.7" in out
     assert "VPSNet" not in out
+    # Every metric the demo scores has a column, VC (announced in the title) included.
+    header = next(line for line in out.splitlines() if line.startswith("prediction")).split()
+    assert {"VPQ", "PQ", "STQ", "VC_2", "VC_4", "IDSW"} <= set(header)
+    perfect = next(line for line in out.splitlines() if line.startswith("noise 0.0")).split()
+    assert set(perfect[2:-1]) == {"100.0"} and perfect[-1] == "0"  # scores, then IDSW
+    assert len(perfect) == 2 + 4 + 3 + 1 + 1 + 2 + 1  # name, VPQ per k, VPQ/Th/St, PQ, STQ, VC
     assert (tmp_path / "demo" / "pred_noise0.3" / "report.md").exists()
     code, out, _ = run(capsys, *argv)
     assert code == 0 and "reusing" in out

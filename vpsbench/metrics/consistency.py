@@ -205,7 +205,7 @@ class VideoConsistency(VideoMetric):
 
     name = "vc"
     title = "VC (video consistency)"
-    fields = (Field("vc_*", "VC_n"),)
+    fields = (Field("vc_*", "VC_n", brief=True),)
     per_class_columns = ()
     per_video_columns = ("vc_*", "clips_*", "note")
 
