@@ -23,6 +23,9 @@ def test_info_states_label_spacing_and_vc_lengths(capsys, toy_gt):
     assert "VC clip lengths [2, 4, 6]" in out
     assert "annotated frames are 10 source frames apart, so the windows span 1, 11, 21, 31" in out
     assert "VC_4/VC_6 will be empty: the longest video has 3 annotated frames" in out
+    assert (
+        "VPQ will be empty: its windows of 4 annotated frames are longer than the longest " in out
+    )
     code, out, _ = run(capsys, "info", str(toy_gt), "--json")
     data = json.loads(out)
     assert data["label_spacing"] == [10] and data["protocol"]["vc_clip_lengths"] == [2, 4, 6]

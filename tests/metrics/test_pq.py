@@ -92,7 +92,7 @@ def test_pq_and_vpq_share_one_matching_of_each_frame():  # size 1 of one batched
     video = VideoStats("v", [str(i) for i in range(4)], frames, {})
     separate = VideoStats("v", [str(i) for i in range(4)], frames, {})
     expected = ImagePQ(SPACE).summarize(separate)
-    vpq = VPQ(SPACE, window_sizes=(1, 2), k_labels=(0, 5)).summarize(video)
+    vpq = VPQ(SPACE, window_sizes=(1, 2), k_labels=(0, 5)).summarize(video).counts
     shared = ImagePQ(SPACE).summarize(video)  # from the cache VPQ's windows of one frame filled
     assert len(video.cache) == 1
     for counts in (shared, vpq[0]):

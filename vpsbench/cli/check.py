@@ -173,6 +173,12 @@ def format_summary(s: dict) -> str:
         )
         lines.append(f"    {describe_spacing(list(p['vpq_window_sizes']), s['label_spacing'])}")
         longest = s["max_annotated_per_video"]
+        windows = [n for n in p["vpq_window_sizes"] if n > longest]
+        if windows:
+            lines.append(
+                f"    VPQ will be empty: its windows of {'/'.join(map(str, windows))} annotated "
+                f"frames are longer than the longest video ({longest})"
+            )
         too_long = [n for n in p["vc_clip_lengths"] if n > longest]
         if too_long:
             lines.append(

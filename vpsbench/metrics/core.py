@@ -461,6 +461,11 @@ class VideoMetric(ABC):
         """What must match for two instances to be merged."""
         return ()
 
+    @classmethod
+    def score_label(cls, key: str) -> str:
+        """How a key of ``result()`` is named in notes: ``vc_4`` -> ``VC_4``."""
+        return key.upper()
+
     def update(self, video: VideoStats) -> None:
         """Add one video; each video may be added once."""
         if video.video_id in self.videos:

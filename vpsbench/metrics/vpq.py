@@ -12,6 +12,7 @@ TP+FP+FN > 0 (All / Things / Stuff separately), and the final VPQ is the mean ov
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from vpsbench.format.schema import Protocol
 from vpsbench.metrics.core import (
@@ -61,6 +62,15 @@ def video_window_counts(
     )
 
 
+@dataclass(frozen=True)
+class VideoWindows:
+    """One video's VPQ summary: per-class counts of its windows per k, and its annotated
+    frames (to say why a score cannot exist)."""
+
+    counts: dict[int, ClassCounts]
+    frames: int
+
+
 class VPQ(VideoMetric):
     """VPQ per window size and averaged over sizes; options default to a file's protocol."""
 
@@ -72,7 +82,7 @@ class VPQ(VideoMetric):
         Field("stuff", "St", brief=True),
     )
     per_class_columns = ("k", "pq", "sq", "rq", "iou_sum", "tp", "fp", "fn")
-    per_video_columns = ("all", "things", "stuff")
+    per_video_columns = ("all", "things", "stuff", "note")
 
     def __init__(
         self,
@@ -116,8 +126,12 @@ class VPQ(VideoMetric):
             tube_rule,
         )
 
-    def summarize(self, video: VideoStats) -> dict[int, ClassCounts]:
+    def summarize(self, video: VideoStats) -> VideoWindows:
         """Per-class counts of every window of every size of one video."""
+        return VideoWindows(self.window_counts(video), len(video.stems))
+
+    def window_counts(self, video: VideoStats) -> dict[int, ClassCounts]:
+        """{k: per-class counts of all windows of k's size} of one video."""
         tubes = video.pred_tubes if self.tube_rule == "official" else None
         if not changes_identity(video.histograms, tubes):
             tubes = None  # every value is its own tube: the plain stacking is the same, faster
@@ -129,6 +143,11 @@ class VPQ(VideoMetric):
             k: video_window_counts(video.histograms, self.space, n, self.min_tube_area, tubes)
             for n, k in sizes
         }
+
+    @classmethod
+    def score_label(cls, key: str) -> str:
+        """``all`` -> ``VPQ``, ``things`` -> ``VPQ Th``, ``stuff`` -> ``VPQ St``."""
+        return {"all": "VPQ", "things": "VPQ Th", "stuff": "VPQ St"}.get(key, key)
 
     def settings(self) -> tuple:
         return (
@@ -143,8 +162,8 @@ class VPQ(VideoMetric):
     def totals(self) -> dict[int, ClassCounts]:
         """Per-class counts per k, summed over videos in the order they were added."""
         total = {k: ClassCounts.zeros(len(self.space.category_ids)) for k in self.k_labels}
-        for per_k in self.videos.values():
-            for k, counts in per_k.items():
+        for video in self.videos.values():
+            for k, counts in video.counts.items():
                 total[k] += counts
         return total
 
@@ -158,11 +177,35 @@ class VPQ(VideoMetric):
         return out
 
     def result(self) -> dict:
-        """{"k": {k: {all, things, stuff}}, "all", "things", "stuff"} in percent."""
+        """{"k": {k: {all, things, stuff}}, "all", "things", "stuff"} in percent and, for each
+        None, ``empty[group]``: why there is no value."""
         out = self._summary(self.totals())
         out["window_sizes"] = list(self.window_sizes)
         out["k_labels"] = list(self.k_labels)
+        longest = max((v.frames for v in self.videos.values()), default=0)
+        empty = {g: self.why_empty(out, g, longest) for g in GROUPS if out[g] is None}
+        if empty:
+            out["empty"] = empty
         return out
+
+    def why_empty(self, summary: dict, group: str, frames: int, one_video: bool = False) -> str:
+        """Why ``group``'s VPQ in ``summary`` (``_summary``'s, of all videos or ``one_video``)
+        has no value: a window longer than the videos (``frames``: the longest), or no class
+        of the group with a count."""
+        if not self.videos:
+            return "no video was scored"
+        for n, k in zip(self.window_sizes, self.k_labels, strict=True):
+            if summary["k"][str(k)][group] is None:
+                if frames < n and one_video:
+                    return f"VPQ needs {n} annotated frames (k={k}), the video has {frames}"
+                if frames < n:
+                    return f"no video has {n} annotated frames (k={k}); the longest has {frames}"
+                kind = {"all": "", "things": "thing ", "stuff": "stuff "}[group]
+                return (
+                    f"no {kind}class has a GT or predicted segment that counts at k={k} "
+                    "(TP + FP + FN = 0 for every one)"
+                )
+        raise ValueError(f"VPQ {group} has a value")
 
     def per_class(self) -> list[dict]:
         rows = []
@@ -172,7 +215,13 @@ class VPQ(VideoMetric):
 
     def per_video(self) -> list[dict]:
         rows = []
-        for video_id, per_k in self.videos.items():
-            summary = self._summary(per_k)
-            rows.append({"video_id": video_id, **{g: summary[g] for g in GROUPS}})
+        for video_id, video in self.videos.items():
+            summary = self._summary(video.counts)
+            reasons = dict.fromkeys(
+                self.why_empty(summary, g, video.frames, one_video=True)
+                for g in GROUPS
+                if summary[g] is None
+            )
+            note = "; ".join(reasons) or None
+            rows.append({"video_id": video_id, **{g: summary[g] for g in GROUPS}, "note": note})
         return rows

@@ -60,7 +60,8 @@ def describe_spacing(window_sizes: list[int], spacing: list[int]) -> str:
 
 
 def notes(summary: dict) -> list[str]:
-    """Lines explaining the table: what the windows span, a non-official tube rule, empty VCs."""
+    """Lines explaining the table: what the windows span, a non-official tube rule, empty
+    scores."""
     lines = []
     protocol, inputs = summary.get("protocol", {}), summary.get("inputs", {})
     if "vpq" in summary and "label_spacing" in inputs and "vpq_window_sizes" in protocol:
@@ -70,8 +71,22 @@ def notes(summary: dict) -> list[str]:
             f"VPQ tube rule {inputs['vpq_tube_rule']!r}: a prediction id that changes category is "
             "split into one tube per category (not the official scorer's rule)"
         )
-    for key, why in summary.get("vc", {}).get("empty", {}).items():
-        lines.append(f"{key.upper()} is empty: {why}")
+    return lines + empty_notes(summary)
+
+
+def empty_notes(summary: dict) -> list[str]:
+    """A line "VC_4 is empty: why" for every score of the summary that has none, from each metric's
+    ``empty`` {key: why}; scores that are empty for one reason share a line."""
+    from vpsbench.metrics import METRICS
+
+    lines = []
+    for name, metric in METRICS.items():
+        by_reason: dict[str, list[str]] = {}
+        for key, why in (summary.get(name) or {}).get("empty", {}).items():
+            by_reason.setdefault(why, []).append(metric.score_label(key))
+        for why, labels in by_reason.items():
+            named = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} and {labels[-1]}"
+            lines.append(f"{named} {'is' if len(labels) == 1 else 'are'} empty: {why}")
     return lines
 
 
