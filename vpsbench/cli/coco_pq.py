@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vpsbench.cli.common import add_command, add_workers_option
+from vpsbench.cli.common import add_command, add_workers_option, print_outputs, to_stdout
 
 PQ_HELP = """
 Scores a COCO-panoptic prediction (JSON + folder of PNGs) against a COCO-panoptic GT with image
@@ -50,17 +50,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="folder of the prediction PNGs (default: the prediction JSON's path without .json)",
     )
     p.add_argument(
-        "--json", type=Path, metavar="OUT", help="write pq_compute's result (fractions) here"
-    )
+        "--json", type=Path, metavar="OUT",
+        help="write pq_compute's result (fractions) here; - prints it on stdout (the table "
+        "then goes to stderr)",
+    )  # fmt: skip
     add_workers_option(p, "processes that score images")
     p.set_defaults(run=run_pq)
 
 
 def run_pq(args: argparse.Namespace) -> int:
     from vpsbench.io.coco_panoptic import pq_compute
-    from vpsbench.report.panopticapi import format_table, write_json
+    from vpsbench.report.panopticapi import format_table, json_text, write_json
 
-    if args.json is not None:  # refused before anything is scored
+    if args.json is not None and not to_stdout(args.json):  # refused before anything is scored
         if args.json.is_dir():
             raise ValueError(f"--json {args.json}: is a directory")
         if not args.json.absolute().parent.is_dir():
@@ -73,9 +75,11 @@ def run_pq(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=args.progress,
     )
-    if args.json is not None:  # written before the table: | head must not cost the file
+    written, data = [], None
+    if to_stdout(args.json):
+        data = json_text(results)
+    elif args.json is not None:  # written before the table: | head must not cost the file
         write_json(results, args.json)
-    print(format_table(results))
-    if args.json is not None:
-        print(f"wrote {args.json}")
+        written.append(f"wrote {args.json}")
+    print_outputs(format_table(results), written, data)
     return 0

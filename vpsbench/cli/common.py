@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -131,6 +132,24 @@ def add_workers_option(p: argparse.ArgumentParser, what: str = "processes") -> N
         "--workers", type=int, default=usable_cores(), metavar="N",
         help=f"{what}, >= 1 (default: %(default)s, the usable cores)",
     )  # fmt: skip
+
+
+def to_stdout(path: Path | None) -> bool:
+    """Whether an output option was given as ``-``: standard output instead of a file."""
+    return path is not None and str(path) == "-"
+
+
+def print_outputs(table: str, written: Sequence[str], data: str | None = None) -> None:
+    """The table and the "wrote ..." lines, then ``data`` (what an option given as ``-``
+    asked for) on stdout; with data, the lines for a person go to stderr, so that a pipe
+    (``--json - | jq``) receives the data alone."""
+    console = sys.stdout if data is None else sys.stderr
+    print(table, file=console)
+    for line in written:
+        print(line, file=console)
+    if data is not None:
+        console.flush()
+        print(data)
 
 
 def check_workers(args: argparse.Namespace) -> None:

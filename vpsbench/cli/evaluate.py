@@ -13,6 +13,8 @@ from vpsbench.cli.common import (
     add_limit_options,
     add_workers_option,
     limits_from_args,
+    print_outputs,
+    to_stdout,
 )
 from vpsbench.cli.formats import add_format_option, check_format, print_panopticapi
 from vpsbench.datasets import Dataset, detect_dataset
@@ -74,14 +76,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="prediction .h5, directory or zip; several are scored in one pass and compared",
     )  # fmt: skip
     p.add_argument("--metrics", default="vpq,pq,stq,vc,idsw", help="comma-separated (default: all)")
-    p.add_argument("--json", type=Path, help="write the summary JSON here (one --pred only)")
+    p.add_argument(
+        "--json", type=Path, metavar="PATH",
+        help="write the summary JSON here (one --pred only); - prints it on stdout (the table "
+        "then goes to stderr)",
+    )  # fmt: skip
     p.add_argument(
         "--json-dir", type=Path, metavar="DIR",
         help="write each prediction's summary JSON to DIR/<name>.json",
     )  # fmt: skip
     p.add_argument(
         "--csv", type=Path, metavar="PATH",
-        help="write the comparison table (a row per prediction, headline fields) as CSV",
+        help="write the comparison table (a row per prediction, headline fields) as CSV; - "
+        "prints it on stdout (the table then goes to stderr)",
     )  # fmt: skip
     p.add_argument(
         "--report", type=Path, metavar="DIR",
@@ -218,6 +225,8 @@ def check_outputs(args: argparse.Namespace) -> None:
             f"--json {args.json}: takes one prediction, {len(preds)} are given (--json-dir DIR "
             "writes DIR/<name>.json for each)"
         )
+    if to_stdout(args.json) and to_stdout(args.csv):
+        raise ValueError("--json - and --csv -: only one of them can be printed on stdout")
     if args.json is not None:
         check_file_output("--json", args.json)
     if args.csv is not None:
@@ -248,7 +257,10 @@ def check_outputs(args: argparse.Namespace) -> None:
 
 
 def check_file_output(flag: str, path: Path) -> None:
-    """Refuse an output file that is a directory or whose folder is missing or read-only."""
+    """Refuse an output file that is a directory or whose folder is missing or read-only
+    (``-``, standard output, is always fine)."""
+    if to_stdout(path):
+        return
     if path.is_dir():
         raise ValueError(f"{flag} {path}: is a directory")
     if not path.absolute().parent.is_dir():
@@ -348,18 +360,18 @@ def score(args: argparse.Namespace, gt: Path) -> int:
         return print_panopticapi(args, result)
     # Outputs are written only now that scoring succeeded, each atomically, and before the
     # table: a reader that closes stdout early (| head) must not cost the files.
-    written = []
-    if args.json:
+    written, data = [], None
+    if to_stdout(args.json):
+        data = result.to_json()
+    elif args.json:
         result.to_json(args.json)
         written.append(f"wrote {args.json}")
     written += write_json_dir(args, [result])
     if args.report:
         files = write_report(result, args.report, overwrite=args.force)
         written.append(f"wrote report to {args.report}/ ({len(files)} files)")
-    written += write_csv(args, [result])
-    print(result.table(per_video=args.per_video))
-    for line in written:
-        print(line)
+    csv_lines, csv_data = write_csv(args, [result])
+    print_outputs(result.table(per_video=args.per_video), written + csv_lines, data or csv_data)
     return 0
 
 
@@ -382,10 +394,9 @@ def score_many(args: argparse.Namespace, results: list) -> int:
         write_comparison_csv(csv, args.pred, results)
         write_comparison_markdown(markdown, args.pred, results)
         written.append(f"wrote {csv} and {markdown}")
-    written += write_csv(args, results)
-    print(render_comparison(args.pred, results, per_video=args.per_video))
-    for line in written:
-        print(line)
+    csv_lines, csv_data = write_csv(args, results)
+    table = render_comparison(args.pred, results, per_video=args.per_video)
+    print_outputs(table, written + csv_lines, csv_data)
     return 0
 
 
@@ -402,11 +413,14 @@ def write_json_dir(args: argparse.Namespace, results: list) -> list[str]:
     return written
 
 
-def write_csv(args: argparse.Namespace, results: list) -> list[str]:
-    """--csv PATH: the comparison table, a row per prediction."""
+def write_csv(args: argparse.Namespace, results: list) -> tuple[list[str], str | None]:
+    """--csv PATH: the comparison table, a row per prediction; ("wrote" lines, the CSV text
+    when PATH is ``-``, for stdout)."""
     if args.csv is None:
-        return []
-    from vpsbench.report.comparison import write_comparison_csv
+        return [], None
+    from vpsbench.report.comparison import comparison_csv, write_comparison_csv
 
+    if to_stdout(args.csv):
+        return [], comparison_csv(args.pred, results).rstrip("\n")
     write_comparison_csv(args.csv, args.pred, results)
-    return [f"wrote {args.csv}"]
+    return [f"wrote {args.csv}"], None

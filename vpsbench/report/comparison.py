@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from vpsbench.atomic import write_atomically, write_text_atomically
+from vpsbench.atomic import write_text_atomically
 from vpsbench.report.markdown import fmt, markdown_table, notes, per_video_rows, plain_table
 from vpsbench.report.result import json_safe, named_once
 
@@ -105,12 +105,16 @@ def comparison_markdown(labels: Sequence[str], results: Sequence[EvalResult]) ->
     return "\n".join(parts)
 
 
+def comparison_csv(labels: Sequence[str], results: Sequence[EvalResult]) -> str:
+    """The comparison table as CSV text: a row per prediction, a column per headline field."""
+    return comparison_frame(labels, results).to_csv(index=False)
+
+
 def write_comparison_csv(
     path: str | Path, labels: Sequence[str], results: Sequence[EvalResult]
 ) -> Path:
     """Write the comparison table as CSV, atomically (a reader never sees half a file)."""
-    frame = comparison_frame(labels, results)
-    return write_atomically(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return write_text_atomically(path, comparison_csv(labels, results))
 
 
 def write_comparison_markdown(

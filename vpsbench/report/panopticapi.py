@@ -118,7 +118,12 @@ def format_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def json_text(results: dict) -> str:
+    """The results as JSON text (category ids become strings, as ``json.dump`` makes them)."""
+    return json.dumps(results, indent=2)
+
+
 def write_json(results: dict, path: str | Path) -> None:
-    """Write the results as JSON (category ids become strings, as ``json.dump`` makes them),
-    atomically: a reader never sees a half-written file."""
-    write_text_atomically(path, json.dumps(results, indent=2) + "\n")
+    """Write ``json_text`` of the results, atomically: a reader never sees a half-written
+    file."""
+    write_text_atomically(path, json_text(results) + "\n")
