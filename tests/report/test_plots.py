@@ -214,3 +214,23 @@ def test_report_of_a_real_evaluation_writes_pngs(tmp_path, toy_gt):
     report = write_report(evaluation, tmp_path / "report")
     assert {"vpq_vs_k.png", "vpq_per_class.png", "stq_per_video.png"} <= {p.name for p in report}
     assert not plt.get_fignums()  # every figure closed after saving
+
+
+def test_vpq_vs_k_marks_a_k_without_any_score_and_says_why():
+    data = summary()
+    data["vpq"]["k"]["10"] = {"all": None, "things": None, "stuff": None}
+    why = "no video has 3 annotated frames (k=10); the longest has 2"
+    data["vpq"]["empty"] = {"all": why, "things": why, "stuff": why}
+    fig = figure_vpq_vs_k(data)
+    fig.tight_layout()
+    renderer = drawn(fig)
+    ax = fig.axes[0]
+    marks = [t for t in ax.texts if t.get_text() == "n/a"]
+    assert [t.get_position()[0] for t in marks] == [10]
+    assert ax.get_xlim()[1] > 10  # the mark at the last k is inside the axes
+    note = [t for t in ax.texts if t.get_text().startswith("n/a at k=10: ")]
+    assert len(note) == 1 and why in note[0].get_text().replace("\n", " ")
+    box = note[0].get_window_extent(renderer)
+    assert box.y1 <= ax.xaxis.label.get_window_extent(renderer).y0  # below the x label
+    assert box.y0 >= 0  # and inside the saved figure
+    assert not [t for t in figure_vpq_vs_k(summary()).axes[0].texts if t.get_text() == "n/a"]

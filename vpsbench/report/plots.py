@@ -97,6 +97,10 @@ def figure_vpq_vs_k(summary: dict) -> Figure:
         scored = [v for v in values if not math.isnan(v)]
         name = group if scored else f"{group} (no score)"
         ax.plot(ks, values, marker="o", label=name, color=GROUP_COLORS[group])
+    unscored = [k for k in ks if all(vpq["k"][str(k)].get(g) is None for g in GROUPS)]
+    for k in unscored:  # shown as missing, not left blank
+        ax.text(k, 3, MISSING_TEXT, ha="center", va="bottom", fontsize=8, style="italic",
+                color=OTHER_COLOR)  # fmt: skip
     ax.set_xlabel("k (temporal window label)")
     ax.set_ylabel("VPQ (%)")
     ax.set_xticks(ks)
@@ -104,6 +108,14 @@ def figure_vpq_vs_k(summary: dict) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
     set_titles(ax, "VPQ vs k", summary, width)
+    span = max(ks[-1] - ks[0], 1)
+    ax.set_xlim(ks[0] - 0.06 * span, ks[-1] + 0.06 * span)  # an n/a at the last k stays inside
+    why = (vpq.get("empty") or {}).get("all")
+    if unscored and why:
+        note = f"{MISSING_TEXT} at k={', '.join(map(str, unscored))}: {why}"
+        place = legend_below(fig, ax)
+        ax.text(0, 0, "\n".join(textwrap.wrap(note, int(width * 14))), fontsize=8, color="#444",
+                ha="left", va="top", transform=place["bbox_transform"])  # fmt: skip
     return fig
 
 
