@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vpsbench.cli.common import add_command, add_workers_option, print_outputs, to_stdout
+from vpsbench.cli.common import (
+    add_command,
+    add_workers_option,
+    print_outputs,
+    to_stdout,
+    write_output,
+)
 
 PQ_HELP = """
 Scores a COCO-panoptic prediction (JSON + folder of PNGs) against a COCO-panoptic GT with image
@@ -60,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_pq(args: argparse.Namespace) -> int:
     from vpsbench.io.coco_panoptic import pq_compute
-    from vpsbench.report.panopticapi import format_table, json_text, write_json
+    from vpsbench.report.panopticapi import format_table, json_text
 
     if args.json is not None and not to_stdout(args.json):  # refused before anything is scored
         if args.json.is_dir():
@@ -75,11 +81,7 @@ def run_pq(args: argparse.Namespace) -> int:
         workers=args.workers,
         progress=args.progress,
     )
-    written, data = [], None
-    if to_stdout(args.json):
-        data = json_text(results)
-    elif args.json is not None:  # written before the table: | head must not cost the file
-        write_json(results, args.json)
-        written.append(f"wrote {args.json}")
+    # Written before the table: | head must not cost the file.
+    written, data = write_output(args.json, json_text(results)) if args.json else ([], None)
     print_outputs(format_table(results), written, data)
     return 0

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
+from vpsbench.atomic import write_text_atomically
 from vpsbench.io.archive import SubmissionLimits
 
 T = TypeVar("T")
@@ -137,6 +138,16 @@ def add_workers_option(p: argparse.ArgumentParser, what: str = "processes") -> N
 def to_stdout(path: Path | None) -> bool:
     """Whether an output option was given as ``-``: standard output instead of a file."""
     return path is not None and str(path) == "-"
+
+
+def write_output(path: Path, text: str) -> tuple[list[str], str | None]:
+    """Write ``text`` (ending in one newline) to the file an output option names, atomically:
+    (["wrote PATH"], None); for ``-``: ([], the text), for ``print_outputs`` to print."""
+    text = text.rstrip("\n")
+    if to_stdout(path):
+        return [], text
+    write_text_atomically(path, text + "\n")
+    return [f"wrote {path}"], None
 
 
 def print_outputs(table: str, written: Sequence[str], data: str | None = None) -> None:

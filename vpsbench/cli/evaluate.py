@@ -15,6 +15,7 @@ from vpsbench.cli.common import (
     limits_from_args,
     print_outputs,
     to_stdout,
+    write_output,
 )
 from vpsbench.cli.formats import add_format_option, check_format, print_panopticapi
 from vpsbench.datasets import Dataset, detect_dataset
@@ -360,12 +361,7 @@ def score(args: argparse.Namespace, gt: Path) -> int:
         return print_panopticapi(args, result)
     # Outputs are written only now that scoring succeeded, each atomically, and before the
     # table: a reader that closes stdout early (| head) must not cost the files.
-    written, data = [], None
-    if to_stdout(args.json):
-        data = result.to_json()
-    elif args.json:
-        result.to_json(args.json)
-        written.append(f"wrote {args.json}")
+    written, data = write_output(args.json, result.to_json()) if args.json else ([], None)
     written += write_json_dir(args, [result])
     if args.report:
         files = write_report(result, args.report, overwrite=args.force)
@@ -418,9 +414,6 @@ def write_csv(args: argparse.Namespace, results: list) -> tuple[list[str], str |
     when PATH is ``-``, for stdout)."""
     if args.csv is None:
         return [], None
-    from vpsbench.report.comparison import comparison_csv, write_comparison_csv
+    from vpsbench.report.comparison import comparison_csv
 
-    if to_stdout(args.csv):
-        return [], comparison_csv(args.pred, results).rstrip("\n")
-    write_comparison_csv(args.csv, args.pred, results)
-    return [f"wrote {args.csv}"], None
+    return write_output(args.csv, comparison_csv(args.pred, results))

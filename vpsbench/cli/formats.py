@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from vpsbench.cli.common import print_outputs, to_stdout
+from vpsbench.cli.common import print_outputs, write_output
 
 FORMATS = ("vpsbench", "panopticapi")
 
@@ -50,15 +50,10 @@ def print_panopticapi(args: argparse.Namespace, result) -> int:
     """Write --json (panopticapi's dict) and --report (vpsbench's), then print panopticapi's
     table; as ``vpsbench eval`` does, the files come first, each atomically."""
     from vpsbench.report import write_report
-    from vpsbench.report.panopticapi import format_table, json_text, to_panopticapi, write_json
+    from vpsbench.report.panopticapi import format_table, json_text, to_panopticapi
 
     results = to_panopticapi(result)
-    written, data = [], None
-    if to_stdout(args.json):
-        data = json_text(results)
-    elif args.json:
-        write_json(results, args.json)
-        written.append(f"wrote {args.json}")
+    written, data = write_output(args.json, json_text(results)) if args.json else ([], None)
     if args.report:
         files = write_report(result, args.report, overwrite=args.force)
         written.append(f"wrote report to {args.report}/ ({len(files)} files)")

@@ -18,9 +18,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-
-from vpsbench.atomic import write_text_atomically
 
 GROUPS = (("All", None), ("Things", True), ("Stuff", False))
 
@@ -121,9 +118,3 @@ def format_table(results: dict) -> str:
 def json_text(results: dict) -> str:
     """The results as JSON text (category ids become strings, as ``json.dump`` makes them)."""
     return json.dumps(results, indent=2)
-
-
-def write_json(results: dict, path: str | Path) -> None:
-    """Write ``json_text`` of the results, atomically: a reader never sees a half-written
-    file."""
-    write_text_atomically(path, json_text(results) + "\n")
