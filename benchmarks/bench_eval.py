@@ -16,9 +16,10 @@ the decode floor, measured side by side (absolute times depend on the machine's 
     extra metrics' own code (VC's per-frame counter, the other metrics' per-video and final
     work) timed inside the all-metrics run, which the machine's drift does not blur;
   * PNG figures for each decoder (``--decoders``: pyspng, the default, and Pillow);
-  * the decode floor with the same workers: every prediction PNG decoded once (to pixels,
-    not packed to ids) or every prediction map read from HDF5 once, and every GT map read
-    once, nothing else; stored maps read whole and in the scorer's pieces, the faster kept;
+  * the decode floor with the same workers: every prediction PNG decoded once (to RGB
+    pixels, libspng's fastest output, not packed to ids) or every prediction map read from
+    HDF5 once, and every GT map read once, nothing else; stored maps read whole and in the
+    scorer's pieces, the faster kept;
   * 1 -> 2 worker scaling of each;
   * peak RSS: the evaluating process, its largest worker, and the largest sum over the
     process tree (sampled from /proc every 20 ms).
@@ -283,8 +284,9 @@ def floor_video(job: tuple) -> int:
             for stem in stems:
                 png = pred / PNG_DIR / f"{stem}.png"
                 check_png_header(png, video.height, video.width, SubmissionLimits.max_pixels)
-                rgba, packed = decode_pixels(png, video.height, video.width)
-                pixels += (rgba if packed is None else packed).size
+                # RGB, libspng's fastest output (RGBA takes twice as long), as the scorer.
+                rgb, packed = decode_pixels(png, video.height, video.width, alpha=False)
+                pixels += (rgb if packed is None else packed).size
     return pixels
 
 
@@ -454,6 +456,8 @@ def main() -> None:
 def overhead_line(rounds: list[tuple[float, float, float]]) -> str:
     """The cost of PQ + STQ + VC + IDSW over VPQ alone: the median of the paired rounds'
     ratios, and the extra metrics' own code timed inside the all-metrics runs."""
+    if not rounds:
+        return "PQ + STQ + VC + IDSW over VPQ alone, one warm process: not measured (0 rounds)"
     paired = sorted(every / alone - 1 for alone, every, _ in rounds)
     inside = sorted(extra / (every - extra) for _, every, extra in rounds)
     median = len(rounds) // 2

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from vpsbench.runlength import run_starts
+from vpsbench.runlength import pixel_run_starts, run_starts
 
 
 def literal_starts(*arrays):
@@ -25,3 +25,23 @@ def test_run_starts_of_constant_and_empty_maps():
     assert run_starts(np.zeros(0, np.int32)).tolist() == []
     assert run_starts(np.array([1, 1, 2, 2, 1])).tolist() == [0, 2, 4]
     assert run_starts(np.array([1, 1, 1]), np.array([0, 5, 5])).tolist() == [0, 1]
+
+
+def literal_pixel_starts(pixels):
+    """Pixel by pixel: a run starts where a pixel's bytes differ from the pixel before."""
+    rows = [tuple(p) for p in pixels.reshape(-1, pixels.shape[-1]).tolist()]
+    return [i for i in range(len(rows)) if i == 0 or rows[i] != rows[i - 1]]
+
+
+@given(st.integers(1, 4).flatmap(lambda c: arrays(np.uint8, st.tuples(
+    st.integers(1, 5), st.integers(1, 7), st.just(c)), elements=st.integers(0, 2))))  # fmt: skip
+def test_pixel_run_starts_is_every_change_of_any_byte(pixels):
+    assert pixel_run_starts(pixels).tolist() == literal_pixel_starts(pixels)
+
+
+def test_pixel_run_starts_lists_a_pixel_once_whatever_bytes_change():
+    rgb = np.array([[[1, 2, 3], [1, 2, 3], [9, 9, 9], [9, 8, 9], [9, 8, 9], [0, 8, 9]]], np.uint8)
+    assert pixel_run_starts(rgb).tolist() == [0, 2, 3, 5]
+    assert pixel_run_starts(np.zeros((0, 4, 3), np.uint8)).tolist() == []
+    # A change inside a pixel's bytes (R to G of the same pixel) is not a run start.
+    assert pixel_run_starts(np.array([[[5, 6, 7]] * 3], np.uint8)).tolist() == [0]

@@ -30,6 +30,24 @@ def run_starts(*arrays: np.ndarray) -> np.ndarray:
     return np.flatnonzero(change)
 
 
+def pixel_run_starts(pixels: np.ndarray) -> np.ndarray:
+    """``run_starts`` of an (H, W, C) uint8 image's pixels (C bytes each, e.g. RGB), found by
+    comparing bytes, so that the pixels need not be packed into words first."""
+    channels = pixels.shape[-1]
+    flat = np.ascontiguousarray(pixels).reshape(-1)
+    if flat.size == 0:
+        return np.zeros(0, np.intp)
+    change = np.empty(flat.size, bool)
+    change[:channels] = True
+    np.not_equal(flat[channels:], flat[:-channels], out=change[channels:])
+    # The pixel of each changed byte; a pixel with several changed bytes is listed once.
+    changed = np.flatnonzero(change) // channels
+    first = np.empty(len(changed), bool)
+    first[0] = True
+    np.not_equal(changed[1:], changed[:-1], out=first[1:])
+    return changed[first]
+
+
 def merge_sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The sorted union of two sorted int arrays and, for each of its values v, the index of
     the last element <= v in ``a`` and in ``b`` (``searchsorted(x, v, "right") - 1``).

@@ -5,10 +5,12 @@ COCO panoptic / Cityscapes-VPS submissions ``R + 256 G + 65536 B`` (``ORDER_COCO
 ``R << 16 | G << 8 | B`` (``ORDER_STEP``). Neither needs the (H, W, 3) array: the decoder's
 4-byte pixels are read as one uint32 each.
 
-* **pyspng** (libspng) decodes to RGBA bytes (alpha is never used); read as little-endian
-  uint32 they are R + 256 G + 65536 B + 2^24 A (masked to 24 bits), read as big-endian
-  R << 24 | G << 16 | B << 8 | A (shifted right by 8). On a 1024x2048 W1 id PNG it decodes in
-  about a tenth of Pillow's time (benchmarks/bench_eval.py prints both).
+* **pyspng** (libspng) decodes a whole map to RGBA bytes (alpha is never used); read as
+  little-endian uint32 they are R + 256 G + 65536 B + 2^24 A (masked to 24 bits), read as
+  big-endian R << 24 | G << 16 | B << 8 | A (shifted right by 8). For the runs of a map
+  (``decode_packed_runs``, what the scorer reads) it decodes to RGB, twice as fast, and only
+  the runs' first pixels are packed so. On a 1024x2048 W1 id PNG it decodes in about a tenth
+  of Pillow's time (benchmarks/bench_eval.py prints both).
 * **Pillow**, the fallback when pyspng is not installed: its raw packers ``RGBX`` and
   ``BGRX`` give the same two layouts.
 
@@ -31,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from vpsbench.format import deflate
-from vpsbench.runlength import run_starts
+from vpsbench.runlength import pixel_run_starts, run_starts
 
 try:  # the fast decoder is a dependency, but the toolkit must work without it
     import pyspng
@@ -150,14 +152,8 @@ def decode_packed(
     order) is decoded by Pillow, so both decoders accept the same files.
     """
     rgba, packed = decode_pixels(path, height, width, order, data)
-    if rgba is None:
-        return packed
-    if order == ORDER_STEP:
-        return rgba.view(">u4")[..., 0] >> np.uint32(8)
     # In place, in the buffer pyspng allocated for this frame: no second 4-byte array.
-    packed = rgba.view("<u4")[..., 0]
-    np.bitwise_and(packed, _MASK, out=packed)
-    return packed
+    return packed if rgba is None else _packed_words(rgba, order)
 
 
 def decode_packed_runs(
@@ -166,27 +162,42 @@ def decode_packed_runs(
     """``decode_packed``'s map as raster runs: (flat index of each run's first pixel, its
     packed value); the same files accepted and refused.
 
-    With libspng the runs are found on the decoded RGBA words, whose alpha byte is the same
-    for every pixel of an RGB PNG, and only the runs' values are packed: one pass over the
-    pixels fewer (W1 frames: about 0.5-1.5 ms of 5).
+    With libspng the image is decoded to RGB (in half the time of RGBA: 1.15 against 2.3 ms
+    a W1 frame), the runs are found by comparing its bytes, and only the runs' first pixels
+    are packed: W1 frames 2.4 against 2.9 ms, decoding included.
     """
-    rgba, packed = decode_pixels(path, height, width, order, data)
-    if rgba is None:
+    rgb, packed = decode_pixels(path, height, width, order, data, alpha=False)
+    if rgb is None:
         flat = packed.reshape(-1)
         starts = run_starts(flat)
         return starts, flat[starts]
-    words = rgba.view("<u4").reshape(-1)
-    starts = run_starts(words)
+    starts = pixel_run_starts(rgb)
+    firsts = np.zeros((len(starts), 4), np.uint8)
+    firsts[:, :3] = rgb.reshape(-1, 3)[starts]
+    return starts, _packed_words(firsts, order)
+
+
+def _packed_words(rgba: np.ndarray, order: str) -> np.ndarray:
+    """The uint32 ids of (..., 4) uint8 pixels, the fourth byte ignored (RGBA read as words:
+    little-endian R + 256 G + 65536 B + 2^24 A, big-endian R << 24 | G << 16 | B << 8 | A);
+    COCO ids are masked in place."""
     if order == ORDER_STEP:
-        return starts, rgba.view(">u4").reshape(-1)[starts] >> np.uint32(8)
-    return starts, words[starts] & _MASK
+        return rgba.view(">u4")[..., 0] >> np.uint32(8)
+    packed = rgba.view("<u4")[..., 0]
+    np.bitwise_and(packed, _MASK, out=packed)
+    return packed
 
 
 def decode_pixels(
-    path: Path, height: int, width: int, order: str = ORDER_COCO, data: bytes | None = None
+    path: Path,
+    height: int,
+    width: int,
+    order: str = ORDER_COCO,
+    data: bytes | None = None,
+    alpha: bool = True,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """The decoding step of ``decode_packed``, nothing more: (RGBA array from libspng, None)
-    or (None, packed map from Pillow, which packs as it decodes)."""
+    """The decoding step of ``decode_packed``, nothing more: (RGBA array from libspng, or RGB
+    with ``alpha=False``, None) or (None, packed map from Pillow, which packs as it decodes)."""
     if order not in (ORDER_COCO, ORDER_STEP):
         raise ValueError(f"unknown pixel order {order!r}")
     if data is None:
@@ -194,7 +205,7 @@ def decode_pixels(
     idat = image_data(data)
     if decoder_name() == "pyspng":
         try:
-            return _decode_pyspng(data, height, width), None
+            return _decode_pyspng(data, height, width, "RGBA" if alpha else "RGB"), None
         except PngDecodeError:
             pass  # refused by libspng: Pillow, with the completeness check, decides
     _check_complete(idat, height, width, interlaced=data[28] == 1)
@@ -215,15 +226,18 @@ def _check_complete(idat: bytes, height: int, width: int, interlaced: bool) -> N
         )
 
 
-def _decode_pyspng(data: bytes, height: int, width: int) -> np.ndarray:
-    """The (height, width, 4) uint8 RGBA pixels, or ``PngDecodeError``."""
+def _decode_pyspng(data: bytes, height: int, width: int, mode: str) -> np.ndarray:
+    """The (height, width, len(mode)) uint8 pixels (``mode`` RGB or RGBA), or
+    ``PngDecodeError``."""
     try:
-        rgba = pyspng.load(data, "RGBA")
+        pixels = pyspng.load(data, mode)
     except (RuntimeError, ValueError, MemoryError) as err:
         raise PngDecodeError(str(err)) from err
-    if rgba.shape != (height, width, 4) or rgba.dtype != np.uint8:
-        raise PngDecodeError(f"decodes to {rgba.dtype} {rgba.shape}, expected ({height}, {width})")
-    return rgba
+    if pixels.shape != (height, width, len(mode)) or pixels.dtype != np.uint8:
+        raise PngDecodeError(
+            f"decodes to {pixels.dtype} {pixels.shape}, expected ({height}, {width})"
+        )
+    return pixels
 
 
 def _decode_pillow(path: Path, height: int, width: int, order: str) -> np.ndarray:
