@@ -33,7 +33,7 @@ from vpsbench_converters.cityscapes_vps import (
     frame_numbering,
     snippet_window,
 )
-from vpsbench_converters.common import ConversionError, zip_folder
+from vpsbench_converters.common import ConversionError, staged_directory, zip_folder
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -380,14 +380,21 @@ def export_prediction(pred: VPSFile, gt: VPSFile | None, out_dir: Path, zip_it: 
 
 
 def export_cityscapes_vps(
-    path: str | Path, out_dir: str | Path, gt: str | Path | None = None, zip_it: bool = False
+    path: str | Path,
+    out_dir: str | Path,
+    gt: str | Path | None = None,
+    zip_it: bool = False,
+    overwrite: bool = False,
 ) -> Path:
-    """Export a unified GT or prediction file to the official Cityscapes-VPS layout."""
+    """Export a unified GT or prediction file to the official Cityscapes-VPS layout, into a new
+    or empty ``out_dir`` (``overwrite``: replaced whole), written completely or not at all."""
     out_dir = Path(out_dir)
-    with VPSFile(path) as file:
+    with VPSFile(path) as file, staged_directory(out_dir, overwrite) as stage:
         if not file.info.is_prediction:
-            return export_groundtruth(file, out_dir)
-        if gt is None:
-            return export_prediction(file, None, out_dir, zip_it)
-        with VPSFile(gt) as gt_file:
-            return export_prediction(file, gt_file, out_dir, zip_it)
+            written = export_groundtruth(file, stage)
+        elif gt is None:
+            written = export_prediction(file, None, stage, zip_it)
+        else:
+            with VPSFile(gt) as gt_file:
+                written = export_prediction(file, gt_file, stage, zip_it)
+    return out_dir / written.relative_to(stage)

@@ -52,10 +52,12 @@ cityscapes_vps: a ground-truth file becomes panoptic_gt_<split>_city_vps.json +
 vipseg: a ground-truth file becomes the prepared VIPSeg_720P/ layout (panomasksRGB/<video>/,
   panoptic_gt_VIPSeg_<split>.json, <split>.txt, images/); a prediction file becomes pred.json +
   pan_pred/<video>/<frame>.png, what VIPSeg's eval_vpq_vspw.py reads (--zip: submission.zip).
+OUT must be new or empty (--force replaces it whole); it is written completely or not at all.
 kitti_step, motchallenge_step: a ground-truth file becomes the release layout under OUT
   (images/<split>/SSSS/ + panoptic_maps/<split>/SSSS/); a prediction file becomes
   OUT/SSSS/FFFFFF.png (R = class, 256 G + B = instance), which 'vpsbench eval --pred OUT'
-  scores. OUT must be new or empty.
+  scores. OUT must be new or empty
+(--force replaces it whole).
 
 example:
   vpsbench export cityscapes_vps cityscapes_vps_val.h5 out/
@@ -114,7 +116,8 @@ EXPORT_DETAILS = {
     "cityscapes_vps": """
 A ground-truth file becomes panoptic_gt_<split>_city_vps.json + <split>/panoptic_video/*.png
 (+ img/, img_all/ images); a prediction file becomes an official submission, pred.json +
-pan_pred/*.png, in the order the official scorer expects (--zip: also submission.zip).
+pan_pred/*.png, in the order the official scorer expects (--zip: also submission.zip). OUT
+must be new or empty (--force replaces it whole); it is written completely or not at all.
 
 example:
   vpsbench export cityscapes_vps cityscapes_vps_val.h5 out/
@@ -124,6 +127,7 @@ example:
 A ground-truth file becomes the prepared VIPSeg_720P/ layout (panomasksRGB/<video>/,
 panoptic_gt_VIPSeg_<split>.json, <split>.txt, images/); a prediction file becomes pred.json +
 pan_pred/<video>/<frame>.png, what VIPSeg's eval_vpq_vspw.py reads (--zip: submission.zip).
+OUT must be new or empty (--force replaces it whole); it is written completely or not at all.
 
 example:
   vpsbench export vipseg vipseg_val.h5 out/
@@ -132,7 +136,8 @@ example:
     "kitti_step": """
 A ground-truth file becomes the release layout under OUT (images/<split>/SSSS/ +
 panoptic_maps/<split>/SSSS/); a prediction file becomes OUT/SSSS/FFFFFF.png (R = class,
-256 G + B = instance), which 'vpsbench eval --pred OUT' scores. OUT must be new or empty.
+256 G + B = instance), which 'vpsbench eval --pred OUT' scores. OUT must be new or empty
+(--force replaces it whole).
 
 example:
   vpsbench export kitti_step kitti_step_val.h5 out/
@@ -141,7 +146,8 @@ example:
     "motchallenge_step": """
 A ground-truth file becomes the release layout under OUT (images/<split>/SSSS/ +
 panoptic_maps/<split>/SSSS/); a prediction file becomes OUT/SSSS/FFFFFF.png (R = class,
-256 G + B = instance), which 'vpsbench eval --pred OUT' scores. OUT must be new or empty.
+256 G + B = instance), which 'vpsbench eval --pred OUT' scores. OUT must be new or empty
+(--force replaces it whole).
 
 example:
   vpsbench export motchallenge_step pred.h5 pred_png/ --gt mots_val.h5
@@ -211,15 +217,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             ALIASES.get(name, ()),
         )  # fmt: skip
         parser.add_argument("file", type=Path, help="unified GT or prediction file")
+        parser.add_argument(
+            "-f", "--force", action="store_true",
+            help="replace an existing, non-empty output directory whole (default: refuse it)",
+        )  # fmt: skip
         return parser
 
     city = export_command("cityscapes_vps", "Cityscapes-VPS layout")
-    city.add_argument("out", type=Path, help="output directory")
+    city.add_argument("out", type=Path, help="output directory (new or empty)")
     city.add_argument("--gt", type=Path, help="GT file whose frame order a prediction follows")
     city.add_argument("--zip", action="store_true", help="prediction: also pack submission.zip")
     city.set_defaults(run=run_export_cityscapes)
     vip = export_command("vipseg", "VIPSeg layout")
-    vip.add_argument("out", type=Path, help="output directory")
+    vip.add_argument("out", type=Path, help="output directory (new or empty)")
     vip.add_argument("--gt", type=Path, help="GT file whose videos and frames a prediction follows")
     vip.add_argument("--zip", action="store_true", help="prediction: also pack submission.zip")
     vip.set_defaults(run=run_export_vipseg)
@@ -395,7 +405,9 @@ def run_convert_submission(args: argparse.Namespace) -> int:
 def run_export_cityscapes(args: argparse.Namespace) -> int:
     from vpsbench_converters.cityscapes_vps_export import export_cityscapes_vps
 
-    out = export_cityscapes_vps(args.file, args.out, gt=args.gt, zip_it=args.zip)
+    out = export_cityscapes_vps(
+        args.file, args.out, gt=args.gt, zip_it=args.zip, overwrite=args.force
+    )
     print(f"wrote {out}")
     return 0
 
@@ -403,7 +415,7 @@ def run_export_cityscapes(args: argparse.Namespace) -> int:
 def run_export_vipseg(args: argparse.Namespace) -> int:
     from vpsbench_converters.vipseg_export import export_vipseg
 
-    out = export_vipseg(args.file, args.out, gt=args.gt, zip_it=args.zip)
+    out = export_vipseg(args.file, args.out, gt=args.gt, zip_it=args.zip, overwrite=args.force)
     print(f"wrote {out}")
     return 0
 
@@ -432,6 +444,6 @@ def run_convert_step(args: argparse.Namespace) -> int:
 def run_export_step(args: argparse.Namespace) -> int:
     from vpsbench_converters.step_export import export_step
 
-    out = export_step(step_dataset(args), args.file, args.out, gt=args.gt)
+    out = export_step(step_dataset(args), args.file, args.out, gt=args.gt, overwrite=args.force)
     print(f"wrote {out}")
     return 0

@@ -12,8 +12,11 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import io
+import os
+import shutil
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -27,6 +30,7 @@ from vpsbench.format.writer import EncodedLabelMap, encode_label_map
 from vpsbench.io import png
 from vpsbench.parallel import init_worker, start_server, worker_context
 from vpsbench.runlength import RunMap, run_starts
+from vpsbench.termination import raise_if_terminated
 
 
 class ConversionError(ValueError):
@@ -400,3 +404,48 @@ def zip_folder(folder: Path, archive: Path) -> Path:
             if path.is_file():
                 zf.write(path, path.relative_to(folder).as_posix())
     return archive
+
+
+@contextmanager
+def staged_directory(out_dir: Path, overwrite: bool = False) -> Iterator[Path]:
+    """A hidden directory beside ``out_dir`` to write an export into, renamed to ``out_dir`` on
+    success and removed on failure or a kill, so that ``out_dir`` is never half-written. An
+    ``out_dir`` that is not empty is refused, or with ``overwrite`` replaced whole."""
+    out_dir = Path(out_dir)
+    taken = out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
+    if taken and not overwrite:
+        raise ConversionError(
+            f"{out_dir} exists and is not an empty directory; choose a new one, or replace it "
+            "(--force)"
+        )
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    try:
+        yield stage
+        raise_if_terminated()
+        publish_directory(stage, out_dir)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def publish_directory(stage: Path, out_dir: Path) -> None:
+    """Rename ``stage`` to ``out_dir``; what was at ``out_dir`` is moved aside first and
+    removed only once the new directory is in place (put back if the rename fails)."""
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    moved = os.path.lexists(out_dir)
+    if moved:
+        out_dir.rename(old)
+    try:
+        stage.rename(out_dir)
+    except BaseException:
+        if moved:
+            old.rename(out_dir)
+        raise
+    if moved:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink()

@@ -17,11 +17,7 @@ when complete, so a failed export leaves nothing.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,32 +27,11 @@ from vpsbench.format import VPSFile
 from vpsbench.format.reader import Video
 from vpsbench.format.schema import TUBE_IDENTITY_INSTANCE
 from vpsbench.io.step_png import StepPngError, to_packed, write_step_png
-from vpsbench.termination import raise_if_terminated
-from vpsbench_converters.common import ConversionError
+from vpsbench_converters.common import ConversionError, staged_directory
 
 SEQUENCE_RE = re.compile(rf"^\d{{{step.SEQUENCE_DIGITS}}}$")
 FRAME_RE = re.compile(rf"^\d{{{step.FRAME_DIGITS}}}$")
 SIGNATURES = {b"\x89PNG\r\n\x1a\n": ".png", b"\xff\xd8\xff": ".jpg"}
-
-
-@contextmanager
-def staged_directory(out_dir: Path) -> Iterator[Path]:
-    """A hidden directory beside ``out_dir``, renamed to it on success, removed on failure."""
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise ConversionError(f"{out_dir} exists and is not an empty directory; choose a new one")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
-    try:
-        yield stage
-        raise_if_terminated()
-        if out_dir.exists():
-            out_dir.rmdir()  # empty, checked above
-        stage.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
 
 
 def check_names(video: Video) -> None:
@@ -141,11 +116,11 @@ def write_groundtruth_video(gt: VPSFile, video: Video, stage: Path) -> None:
         write_step_png(path, packed.reshape(pan.shape))
 
 
-def export_groundtruth(gt: VPSFile, out_dir: Path) -> Path:
+def export_groundtruth(gt: VPSFile, out_dir: Path, overwrite: bool = False) -> Path:
     """Write a GT file in the STEP release layout under ``out_dir`` (the new root)."""
     for video in gt:
         check_names(video)
-    with staged_directory(out_dir) as stage:
+    with staged_directory(out_dir, overwrite) as stage:
         for video in gt:
             write_groundtruth_video(gt, video, stage)
     return out_dir
@@ -165,7 +140,9 @@ def prediction_frames(pred: VPSFile, gt: VPSFile | None) -> list[tuple[str, str]
     return frames
 
 
-def export_prediction(pred: VPSFile, gt: VPSFile | None, out_dir: Path) -> Path:
+def export_prediction(
+    pred: VPSFile, gt: VPSFile | None, out_dir: Path, overwrite: bool = False
+) -> Path:
     """Write a prediction file as ``out_dir/SSSS/FFFFFF.png``, values as they are."""
     if pred.info.tube_identity == TUBE_IDENTITY_INSTANCE:
         raise ConversionError(
@@ -174,7 +151,7 @@ def export_prediction(pred: VPSFile, gt: VPSFile | None, out_dir: Path) -> Path:
         )
     frames = prediction_frames(pred, gt)
     divisor = pred.info.label_divisor
-    with staged_directory(out_dir) as stage:
+    with staged_directory(out_dir, overwrite) as stage:
         for video_id, stem in frames:
             video = pred.video(video_id)
             where = f"video {video_id}, frame {stem}"
@@ -187,9 +164,14 @@ def export_prediction(pred: VPSFile, gt: VPSFile | None, out_dir: Path) -> Path:
 
 
 def export_step(
-    dataset: str, path: str | Path, out_dir: str | Path, gt: str | Path | None = None
+    dataset: str,
+    path: str | Path,
+    out_dir: str | Path,
+    gt: str | Path | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Export a unified GT or prediction file of a STEP dataset to its layout."""
+    """Export a unified GT or prediction file of a STEP dataset to its layout, into a new or
+    empty ``out_dir`` (``overwrite``: replaced whole), written completely or not at all."""
     out_dir = Path(out_dir)
     with VPSFile(path) as file:
         if file.info.dataset != dataset:
@@ -198,8 +180,8 @@ def export_step(
                 f"with 'vpsbench export {file.info.dataset}'"
             )
         if not file.info.is_prediction:
-            return export_groundtruth(file, out_dir)
+            return export_groundtruth(file, out_dir, overwrite)
         if gt is None:
-            return export_prediction(file, None, out_dir)
+            return export_prediction(file, None, out_dir, overwrite)
         with VPSFile(gt) as gt_file:
-            return export_prediction(file, gt_file, out_dir)
+            return export_prediction(file, gt_file, out_dir, overwrite)

@@ -25,7 +25,7 @@ from PIL import Image
 from vpsbench.format import VPSFile
 from vpsbench.io.submission import id_to_rgb
 from vpsbench.io.video_submission import gt_file_name, write_video_submission
-from vpsbench_converters.common import zip_folder
+from vpsbench_converters.common import staged_directory, zip_folder
 
 IMAGE_SUFFIX = {b"\xff\xd8\xff": ".jpg", b"\x89PNG": ".png"}
 
@@ -159,14 +159,21 @@ def export_prediction(pred: VPSFile, gt: VPSFile, out_dir: Path, zip_it: bool) -
 
 
 def export_vipseg(
-    path: str | Path, out_dir: str | Path, gt: str | Path | None = None, zip_it: bool = False
+    path: str | Path,
+    out_dir: str | Path,
+    gt: str | Path | None = None,
+    zip_it: bool = False,
+    overwrite: bool = False,
 ) -> Path:
-    """Export a unified GT or prediction file to the official VIPSeg layouts."""
+    """Export a unified GT or prediction file to the official VIPSeg layouts, into a new or
+    empty ``out_dir`` (``overwrite``: replaced whole), written completely or not at all."""
     out_dir = Path(out_dir)
-    with VPSFile(path) as file:
+    with VPSFile(path) as file, staged_directory(out_dir, overwrite) as stage:
         if not file.info.is_prediction:
-            return export_groundtruth(file, out_dir)
-        if gt is None:
-            return export_prediction(file, file, out_dir, zip_it)
-        with VPSFile(gt) as gt_file:
-            return export_prediction(file, gt_file, out_dir, zip_it)
+            written = export_groundtruth(file, stage)
+        elif gt is None:
+            written = export_prediction(file, file, stage, zip_it)
+        else:
+            with VPSFile(gt) as gt_file:
+                written = export_prediction(file, gt_file, stage, zip_it)
+    return out_dir / written.relative_to(stage)

@@ -36,3 +36,33 @@ def test_convert_viper_help_says_what_the_options_count(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "videos of N labelled frames" in out
     assert "keep every S-th labelled frame" in out
+
+
+@pytest.mark.parametrize("dataset", ["cityscapes_vps", "kitti_step"])
+def test_export_refuses_a_non_empty_folder_and_force_replaces_it_whole(capsys, tmp_path, dataset):
+    from vpsbench.synth import SynthConfig, generate, synth_predict
+
+    if dataset == "kitti_step":  # a GT export, into the release layout
+        from step_fixtures import write_kitti_step
+
+        from vpsbench_converters.step import convert_step
+
+        write_kitti_step(tmp_path / "kitti")
+        pred = convert_step(dataset, tmp_path / "kitti", "val", tmp_path / "gt.h5")
+        gt_option = []
+    else:  # a prediction export, into the submission layout
+        gt = generate(tmp_path / "gt.h5", SynthConfig(2, 6, 32, 64, with_images=False))
+        pred = synth_predict(gt, tmp_path / "pred.h5", noise=0.2, seed=1)
+        gt_option = ["--gt", str(gt)]
+    out = tmp_path / "submit"
+    out.mkdir()
+    (out / "stale.png").write_bytes(b"from an earlier export")
+    argv = ["export", dataset, str(pred), str(out), *gt_option]
+    assert main(argv) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not an empty directory" in err and "--force" in err
+    assert [p.name for p in out.iterdir()] == ["stale.png"]
+    assert main([*argv, "--force"]) == 0, capsys.readouterr().err
+    names = {p.name for p in out.iterdir()}
+    assert "stale.png" not in names and names
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

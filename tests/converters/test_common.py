@@ -1,4 +1,4 @@
-"""The converters' shared PNG readers."""
+"""The converters' shared PNG readers and the exporters' staged output directory."""
 
 import numpy as np
 import pytest
@@ -10,6 +10,7 @@ from vpsbench_converters.common import (
     decode_grey_fast,
     read_png,
     read_rgb_ids,
+    staged_directory,
 )
 
 
@@ -110,3 +111,55 @@ def test_read_rgb_ids_is_the_same_with_either_decoder(tmp_path, monkeypatch):
         results.append(read_rgb_ids(path))
     assert results[0].dtype == results[1].dtype == np.uint32
     np.testing.assert_array_equal(*results)
+
+
+def hidden_leftovers(parent):
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+def test_staged_directory_refuses_a_non_empty_output_and_leaves_it(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    with pytest.raises(ConversionError, match=r"out exists and is not an empty directory.*--force"):
+        with staged_directory(out):
+            pass
+    assert (out / "mine.txt").read_text() == "keep" and hidden_leftovers(tmp_path) == []
+
+
+def test_staged_directory_fills_a_new_or_empty_output(tmp_path):
+    for out in (tmp_path / "new" / "out", tmp_path / "empty"):
+        if out.name == "empty":
+            out.mkdir()
+        with staged_directory(out) as stage:
+            assert stage != out and not (out / "a.txt").exists()  # not visible until done
+            (stage / "a.txt").write_text("a")
+        assert [p.name for p in out.iterdir()] == ["a.txt"]
+        assert hidden_leftovers(out.parent) == []
+
+
+def test_staged_directory_with_overwrite_replaces_the_output_whole(tmp_path):
+    out = tmp_path / "out"
+    (out / "pan_pred").mkdir(parents=True)
+    (out / "pan_pred" / "stale.png").write_bytes(b"old")
+    with staged_directory(out, overwrite=True) as stage:
+        (stage / "pred.json").write_text("{}")
+    assert sorted(p.name for p in out.iterdir()) == ["pred.json"]  # no stale file kept
+    assert hidden_leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_failed_export_leaves_the_previous_output_and_no_partial_files(tmp_path, overwrite):
+    out = tmp_path / "out"
+    if overwrite:
+        out.mkdir()
+        (out / "old.txt").write_text("old")
+    with pytest.raises(RuntimeError, match="disk full"):
+        with staged_directory(out, overwrite=overwrite) as stage:
+            (stage / "half.png").write_bytes(b"half")
+            raise RuntimeError("disk full")
+    assert hidden_leftovers(tmp_path) == []
+    if overwrite:
+        assert [p.name for p in out.iterdir()] == ["old.txt"]
+    else:
+        assert not out.exists()
