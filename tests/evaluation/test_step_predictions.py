@@ -155,7 +155,7 @@ def test_refuses_a_missing_frame(capsys, release, tmp_path):
     err = eval_cli(capsys, release[1], pred, tmp_path)
     assert (
         "exactly the annotated GT frames" in err
-        and "1 GT frames have no PNG: 0002/000001.png" in err
+        and "1 GT frame without a PNG: 0002/000001.png" in err
     )
 
 
@@ -167,7 +167,7 @@ def test_refuses_files_that_are_not_gt_frames(capsys, release, tmp_path, extra):
     (pred / extra).parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(pred / FRAME, pred / extra)
     err = eval_cli(capsys, release[1], pred, tmp_path)
-    assert f"1 files are not GT frames: {extra}" in err
+    assert f"1 file not among the GT frames: {extra}" in err
 
 
 def test_refuses_links(capsys, release, tmp_path):

@@ -87,12 +87,12 @@ CASES = {
     ),
     "missing video": (
         lambda r: edit_json(r, lambda d: d["annotations"].pop(1)),
-        f"1 GT videos missing from pred.json: {VIDEO}",
+        f"1 GT video missing from pred.json: {VIDEO}",
     ),
     "extra video": (
         lambda r: edit_json(r, lambda d: d["annotations"].append(
             {"video_id": "99_other", "annotations": []})),
-        "1 videos in pred.json not in the GT: 99_other",
+        "1 video in pred.json not in the GT: 99_other",
     ),
     "flat annotations": (
         lambda r: edit_json(r, lambda d: d.__setitem__("annotations", d["annotations"][1][
@@ -122,16 +122,16 @@ CASES = {
     ),
     "frame missing from pred.json": (
         lambda r: edit_json(r, lambda d: d["annotations"][1]["annotations"].pop()),
-        f"1 GT frames missing from pred.json video {VIDEO}: 00000050",
+        f"1 GT frame missing from pred.json video {VIDEO}: 00000050",
     ),
     "missing PNG": (
         lambda r: (r / "pan_pred" / VIDEO / "00000045.png").unlink(),
-        f"1 GT frames missing from pan_pred: {VIDEO}/00000045.png",
+        f"1 GT frame missing from pan_pred: {VIDEO}/00000045.png",
     ),
     "extra PNG": (
         lambda r: shutil.copy(r / "pan_pred" / VIDEO / "00000045.png",
                               r / "pan_pred" / VIDEO / "00000046.png"),
-        f"1 frames in pan_pred not in the GT: {VIDEO}/00000046.png",
+        f"1 frame in pan_pred not in the GT: {VIDEO}/00000046.png",
     ),
     "folder of another video": (
         lambda r: shutil.copytree(r / "pan_pred" / VIDEO, r / "pan_pred" / "99_other"),

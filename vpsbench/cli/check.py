@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from vpsbench.cli.common import add_command, progress
+from vpsbench.messages import count
 
 VALIDATE_HELP = """
 Checks the whole format contract (docs/FORMAT.md): root attributes, category table, protocol,
@@ -87,11 +88,6 @@ def run_validate(args: argparse.Namespace) -> int:
         return 1
     print(f"{names}: valid")
     return 0
-
-
-def count(n: int, noun: str) -> str:
-    """``1 problem``, ``2 problems``."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def image_bytes(dataset) -> int:

@@ -30,6 +30,7 @@ from PIL import Image
 from vpsbench.io.archive import SubmissionLimits, human_size
 from vpsbench.io.png import ORDER_STEP, PngBombError, PngDecodeError, decode_packed
 from vpsbench.io.submission import OTHER_SIGNATURES, PNG_COLOUR_TYPES, PNG_SIGNATURE
+from vpsbench.messages import count, names_preview
 
 INSTANCE_BITS = 16
 MAX_SEMANTIC = 255
@@ -104,11 +105,6 @@ def png_header(path: Path, where: str) -> tuple[int, int, int, int]:
         )
     width, height, depth, colour = struct.unpack(">IIBB", head[16:26])
     return width, height, depth, colour
-
-
-def names_preview(names: list[str], limit: int = 5) -> str:
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
 
 
 def check_header(
@@ -223,9 +219,13 @@ def scan_prediction_directory(
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"{len(missing)} GT frames have no PNG: {names_preview(missing)}")
+            parts.append(
+                f"{count(len(missing), 'GT frame')} without a PNG: {names_preview(missing)}"
+            )
         if extra:
-            parts.append(f"{len(extra)} files are not GT frames: {names_preview(extra)}")
+            parts.append(
+                f"{count(len(extra), 'file')} not among the GT frames: {names_preview(extra)}"
+            )
         raise StepPngError(
             f"{root.name}/ must hold VIDEO/STEM.png for exactly the annotated GT frames; "
             + "; ".join(parts)

@@ -32,6 +32,7 @@ from vpsbench.io.png import (
     decode_packed,
     decode_packed_runs,
 )
+from vpsbench.messages import count, names_preview
 
 PRED_JSON = "pred.json"
 PNG_DIR = "pan_pred"
@@ -240,11 +241,6 @@ def gt_frames_in_official_order(gt: VPSFile) -> list[tuple[str, int, str]]:
     return sorted(frames, key=lambda f: f[2])
 
 
-def names_preview(names: list[str], limit: int = 5) -> str:
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
-
-
 def pair_submission(
     entries: list[SubmissionEntry],
     png_dir: Path,
@@ -296,9 +292,13 @@ def report_mismatch(missing: list[str], extra: list[str], where: str) -> None:
     """Raise one message naming the missing and the unexpected frames."""
     parts = []
     if missing:
-        parts.append(f"{len(missing)} GT frames missing from {where}: {names_preview(missing)}")
+        parts.append(
+            f"{count(len(missing), 'GT frame')} missing from {where}: {names_preview(missing)}"
+        )
     if extra:
-        parts.append(f"{len(extra)} frames in {where} not in the GT: {names_preview(extra)}")
+        parts.append(
+            f"{count(len(extra), 'frame')} in {where} not in the GT: {names_preview(extra)}"
+        )
     if parts:
         raise SubmissionError("; ".join(parts))
 

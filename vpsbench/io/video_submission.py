@@ -33,10 +33,10 @@ from vpsbench.io.submission import (
     entry_image_id,
     find_pred_json,
     id_to_rgb,
-    names_preview,
     report_mismatch,
     segment_colour_ids,
 )
+from vpsbench.messages import count, names_preview
 
 LAYOUT = "video-submission"
 
@@ -152,9 +152,13 @@ def pair_video_submission(
     extra = sorted(set(videos) - set(gt_videos))
     parts = []
     if missing:
-        parts.append(f"{len(missing)} GT videos missing from {PRED_JSON}: {names_preview(missing)}")
+        parts.append(
+            f"{count(len(missing), 'GT video')} missing from {PRED_JSON}: {names_preview(missing)}"
+        )
     if extra:
-        parts.append(f"{len(extra)} videos in {PRED_JSON} not in the GT: {names_preview(extra)}")
+        parts.append(
+            f"{count(len(extra), 'video')} in {PRED_JSON} not in the GT: {names_preview(extra)}"
+        )
     if parts:
         raise SubmissionError("; ".join(parts))
     max_pixels = (limits or SubmissionLimits()).max_pixels
