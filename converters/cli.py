@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vpsbench.cli.common import add_command, add_workers_option
+from vpsbench.cli.common import add_command, add_workers_option, refuse_existing_output
 
 CONVERT_HELP = """
 Converts a dataset release, as it lies on disk, into one unified HDF5 file per split.
@@ -349,6 +349,8 @@ def add_vipseg_options(parser, prefix: str | None = None) -> list[str]:
 def run_convert_cityscapes(args: argparse.Namespace) -> int:
     from vpsbench_converters.cityscapes_vps import convert_cityscapes_vps
 
+    refuse_existing_output(args.out, args.force)
+
     out = convert_cityscapes_vps(
         args.root, args.split, args.out, args.labels, args.workers, args.progress, args.force
     )
@@ -358,6 +360,8 @@ def run_convert_cityscapes(args: argparse.Namespace) -> int:
 
 def run_convert_viper(args: argparse.Namespace) -> int:
     from vpsbench_converters.viper import convert_viper
+
+    refuse_existing_output(args.out, args.force)
 
     out = convert_viper(
         args.root,
@@ -378,6 +382,8 @@ def run_convert_viper(args: argparse.Namespace) -> int:
 def run_convert_vipseg(args: argparse.Namespace) -> int:
     from vpsbench_converters.vipseg import convert_vipseg
 
+    refuse_existing_output(args.out, args.force)
+
     out = convert_vipseg(
         args.root,
         args.split,
@@ -396,6 +402,8 @@ def run_convert_vipseg(args: argparse.Namespace) -> int:
 
 def run_convert_submission(args: argparse.Namespace) -> int:
     from vpsbench_converters.submission import import_submission
+
+    refuse_existing_output(args.out, args.force)
 
     out = import_submission(args.submission, args.gt, args.out, args.progress, args.force)
     print(f"wrote {out}")
@@ -427,6 +435,8 @@ def step_dataset(args: argparse.Namespace) -> str:
 
 def run_convert_step(args: argparse.Namespace) -> int:
     from vpsbench_converters.step import convert_step
+
+    refuse_existing_output(args.out, args.force)
 
     out = convert_step(
         step_dataset(args),

@@ -19,6 +19,9 @@ def test_convert_viper_passes_its_options(capsys, tmp_path):
         assert f.info.dataset == "viper" and f.video_ids[0].startswith("002_")
         # --frames-per-video counts labelled frames (5 in the sequence): 2 + 2 + 1
         assert [v.num_annotated for v in f] == [2, 2, 1]
+    code = main([*argv, "--sequences", "2"])
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"vpsbench convert: error: {out} exists (--force replaces it)\n"
     code = main([*argv, "-f", "--sequences", "2", "--stride", "2", "--frames-per-video", "2"])
     assert code == 0, capsys.readouterr().err
     with VPSFile(out) as f:  # --stride counts labelled frames: 10, 30 | 50

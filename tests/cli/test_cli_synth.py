@@ -31,7 +31,12 @@ def test_synth_writes_val_and_train(capsys, tmp_path):
         with VPSFile(path) as f:
             assert f.info.split == split and len(f) == 2
     code, _, err = run(capsys, "synth", "-o", str(val), *SMALL)
-    assert code == 2 and "exists" in err and one_line_error(err)
+    assert code == 2 and "exists (--force replaces it)" in err and one_line_error(err)
+    assert "overwrite=True" not in err  # the command line's words, not the library's
+    # Both outputs are checked before anything is written.
+    new = tmp_path / "new.h5"
+    code, _, err = run(capsys, "synth", "-o", str(new), "--train-out", str(train), *SMALL)
+    assert code == 2 and f"{train} exists" in err and not new.exists()
     assert run(capsys, "synth", "-o", str(val), "--force", *SMALL)[0] == 0
 
 

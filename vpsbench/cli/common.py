@@ -163,6 +163,12 @@ def print_outputs(table: str, written: Sequence[str], data: str | None = None) -
         print(data)
 
 
+def refuse_existing_output(path: Path, force: bool) -> None:
+    """Refuse an existing output file before any work starts, in the command line's words."""
+    if not force and Path(path).exists():
+        raise ValueError(f"{path} exists (--force replaces it)")
+
+
 def check_workers(args: argparse.Namespace) -> None:
     """Refuse ``--workers`` below 1 (0 means nothing sensible) with one line."""
     if getattr(args, "workers", 1) < 1:

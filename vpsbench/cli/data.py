@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vpsbench.cli.common import add_command
+from vpsbench.cli.common import add_command, refuse_existing_output
 
 SYNTH_HELP = """
 Writes a deterministic, driving-like video panoptic dataset (Cityscapes-VPS categories: stuff
@@ -105,6 +105,8 @@ def run_synth(args: argparse.Namespace) -> int:
     outputs = [(args.out, args.split)]
     if args.train_out:
         outputs.append((args.train_out, "train"))
+    for path, _ in outputs:
+        refuse_existing_output(path, args.force)
     for path, split in outputs:
         generate(path, config, split=split, progress=args.progress, overwrite=args.force)
         name = config.split_name(split)
@@ -119,6 +121,7 @@ def run_synth_predict(args: argparse.Namespace) -> int:
 
     if not 0.0 <= args.noise <= 1.0:
         raise ValueError(f"--noise must be in [0, 1], got {args.noise}")
+    refuse_existing_output(args.out, args.force)
     synth_predict(
         args.gt,
         args.out,
