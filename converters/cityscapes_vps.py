@@ -43,6 +43,7 @@ from vpsbench_converters.common import (
     VideoPlan,
     image_size,
     read_png,
+    read_rgb_id_runs,
     read_rgb_ids,
     runs,
     start_workers,
@@ -374,7 +375,7 @@ def read_bytes(path: Path | None) -> bytes | None:
 
 def decode_prepared(task: PreparedTask) -> DecodedFrame:
     """Colour ids + segments_info -> panoptic values; things keyed by their colour id."""
-    ids = read_rgb_ids(task.png)
+    shape, lengths, run_ids = read_rgb_id_runs(task.png)
     keys = np.array([0] + [s[0] for s in task.segments], np.int64)
     values = np.full(len(keys), VOID, np.int64)
     objects = {}
@@ -384,14 +385,13 @@ def decode_prepared(task: PreparedTask) -> DecodedFrame:
         else:
             values[row] = -row
             objects[row] = (f"rgb:{seg_id}", category)
-    lengths, (run_ids,) = runs(ids)
     order = np.argsort(keys, kind="stable")
     pos = np.clip(np.searchsorted(keys[order], run_ids), 0, len(keys) - 1)
     known = keys[order][pos] == run_ids
     if not known.all():
         missing = np.unique(run_ids[~known])[:5].tolist()
         raise ConversionError(f"{task.png.name}: PNG ids {missing} are not in its segments_info")
-    pan = RunMap(ids.shape, lengths, values[order][pos])
+    pan = RunMap(shape, lengths, values[order][pos])
     return DecodedFrame(pan, read_bytes(task.image), objects)
 
 

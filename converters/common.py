@@ -205,12 +205,28 @@ def read_rgb_ids(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     8-bit RGB PNGs go through the evaluator's decoder (``vpsbench.io.png``: libspng, else
     Pillow's RGBX packer), from one read of the file; others (RGBA, 16-bit) through Pillow.
     """
+    return _read_rgb(path, size, as_runs=False)
+
+
+def read_rgb_id_runs(
+    path: Path, size: tuple[int, int] | None = None
+) -> tuple[tuple[int, int], np.ndarray, np.ndarray]:
+    """``read_rgb_ids``'s map as raster runs: ((height, width), run lengths, run colour ids),
+    the same files accepted and refused; an 8-bit RGB PNG is decoded to its runs without the
+    packed map (``png.decode_packed_runs``: libspng's RGB output, half the time of RGBA)."""
+    return _read_rgb(path, size, as_runs=True)
+
+
+def _read_rgb(path: Path, size: tuple[int, int] | None, as_runs: bool):
     try:
         data = path.read_bytes()
         shape = png.header_size(data[:24])
         if shape is not None and png.header_depth_and_colour(data[:26]) == (8, 2):
             check_size(path, shape, size)
-            return png.decode_packed(path, *shape, png.ORDER_COCO, data=data)
+            if not as_runs:
+                return png.decode_packed(path, *shape, png.ORDER_COCO, data=data)
+            starts, ids = png.decode_packed_runs(path, *shape, png.ORDER_COCO, data=data)
+            return shape, np.diff(starts, append=shape[0] * shape[1]), ids
         with Image.open(io.BytesIO(data)) as img:
             check_size(path, (img.size[1], img.size[0]), size)
             if img.mode not in ("RGB", "RGBA"):
@@ -225,7 +241,11 @@ def read_rgb_ids(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
         raise ConversionError(
             f"{path.name} cannot be decoded (truncated or not a PNG): {err}"
         ) from err
-    return np.frombuffer(packed, "<u4").reshape(height, width) & np.uint32(0xFFFFFF)
+    ids = np.frombuffer(packed, "<u4").reshape(height, width) & np.uint32(0xFFFFFF)
+    if not as_runs:
+        return ids
+    lengths, (run_ids,) = runs(ids)
+    return ids.shape, lengths, run_ids
 
 
 def check_size(path: Path, shape: tuple[int, int], expected: tuple[int, int] | None) -> None:

@@ -41,7 +41,7 @@ from vpsbench_converters.common import (
     VideoPlan,
     image_size,
     read_png,
-    read_rgb_ids,
+    read_rgb_id_runs,
     runs,
     start_workers,
     write_split,
@@ -411,10 +411,10 @@ def read_bytes(path: Path | None) -> bytes | None:
 
 def decode_prepared(task: PreparedTask) -> DecodedFrame:
     """Colour ids + segments_info -> panoptic values; things keyed by their colour id."""
-    ids = read_rgb_ids(task.png)
-    if ids.shape != task.size:
+    shape, lengths, run_ids = read_rgb_id_runs(task.png)
+    if shape != task.size:
         raise ConversionError(
-            f"{task.png.parent.name}/{task.png.name} is {ids.shape[1]}x{ids.shape[0]}, the JSON "
+            f"{task.png.parent.name}/{task.png.name} is {shape[1]}x{shape[0]}, the JSON "
             f"says {task.size[1]}x{task.size[0]}"
         )
     keys = np.array([0] + [s[0] for s in task.segments], np.int64)
@@ -426,7 +426,6 @@ def decode_prepared(task: PreparedTask) -> DecodedFrame:
             objects[row] = (f"rgb:{seg_id}", category)
         else:
             values[row] = category * DIVISOR
-    lengths, (run_ids,) = runs(ids)
     order = np.argsort(keys, kind="stable")
     pos = np.clip(np.searchsorted(keys[order], run_ids), 0, len(keys) - 1)
     known = keys[order][pos] == run_ids
@@ -442,7 +441,7 @@ def decode_prepared(task: PreparedTask) -> DecodedFrame:
                 f"{where}: segment {seg_id} has area {json_area} in the JSON and {area[row]} "
                 "pixels in the PNG"
             )
-    pan = RunMap(ids.shape, lengths, values[order][pos])
+    pan = RunMap(shape, lengths, values[order][pos])
     listing = tuple(dict.fromkeys(int(v) for v in values[1:]))
     return DecodedFrame(pan, read_bytes(task.image), objects, listing)
 

@@ -9,7 +9,9 @@ from vpsbench_converters.common import (
     ConversionError,
     decode_grey_fast,
     read_png,
+    read_rgb_id_runs,
     read_rgb_ids,
+    runs,
     staged_directory,
 )
 
@@ -27,6 +29,26 @@ def test_read_rgb_ids_is_r_plus_256g_plus_65536b(tmp_path, mode):
     np.testing.assert_array_equal(ids, expected)
 
 
+@pytest.mark.parametrize("decoder", png.DECODERS)
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_read_rgb_id_runs_are_the_runs_of_read_rgb_ids(tmp_path, monkeypatch, mode, decoder):
+    monkeypatch.setenv(png.DECODER_ENV, decoder)
+    rng = np.random.default_rng(1)
+    pixels = np.repeat(rng.integers(0, 256, (20, 9, len(mode)), dtype=np.uint8), 5, axis=1)
+    pixels[3:7] = pixels[2]  # long runs across rows, and runs differing in one channel
+    pixels[8, 10:20, 1] ^= 1
+    path = tmp_path / "ids.png"
+    Image.fromarray(pixels, mode).save(path)
+    shape, lengths, ids = read_rgb_id_runs(path, (20, 45))
+    want_lengths, (want_ids,) = runs(read_rgb_ids(path))
+    assert shape == (20, 45)
+    np.testing.assert_array_equal(lengths, want_lengths)
+    np.testing.assert_array_equal(ids, want_ids)
+    assert ids.dtype == np.uint32
+    with pytest.raises(ConversionError, match="other frames of this video are 46x20"):
+        read_rgb_id_runs(path, (20, 46))
+
+
 def test_read_rgb_ids_refuses_other_modes_and_truncated_files(tmp_path):
     grey = tmp_path / "grey.png"
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(grey)
@@ -38,6 +60,8 @@ def test_read_rgb_ids_refuses_other_modes_and_truncated_files(tmp_path):
     cut.write_bytes(whole.read_bytes()[:-40])
     with pytest.raises(ConversionError, match="cannot be decoded"):
         read_rgb_ids(cut)
+    with pytest.raises(ConversionError, match="cannot be decoded"):
+        read_rgb_id_runs(cut)
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA"])
