@@ -431,7 +431,7 @@ def staged_directory(out_dir: Path, overwrite: bool = False) -> Iterator[Path]:
     """A hidden directory beside ``out_dir`` to write an export into, renamed to ``out_dir`` on
     success and removed on failure or a kill, so that ``out_dir`` is never half-written. An
     ``out_dir`` that is not empty is refused, or with ``overwrite`` replaced whole."""
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).absolute()  # "." has no name to put the stage beside
     taken = out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
     if taken and not overwrite:
         raise ConversionError(
@@ -452,20 +452,33 @@ def staged_directory(out_dir: Path, overwrite: bool = False) -> Iterator[Path]:
 
 
 def publish_directory(stage: Path, out_dir: Path) -> None:
-    """Rename ``stage`` to ``out_dir``; what was at ``out_dir`` is moved aside first and
-    removed only once the new directory is in place (put back if the rename fails)."""
-    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-    moved = os.path.lexists(out_dir)
-    if moved:
-        out_dir.rename(old)
-    try:
+    """Put ``stage``'s contents at ``out_dir``: a rename where ``out_dir`` does not exist;
+    into an existing directory (which may be a working directory or a mount point, so it
+    stays) entry by entry, its old entries moved aside first and removed once the new ones are
+    in place (moved back if a move fails)."""
+    if not os.path.lexists(out_dir):
         stage.rename(out_dir)
+        return
+    if not out_dir.is_dir() or out_dir.is_symlink():
+        out_dir.unlink()  # a file where the folder goes: replaced (overwrite was asked)
+        stage.rename(out_dir)
+        return
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    old.mkdir()
+    moved_out, moved_in = [], []
+    try:
+        for entry in list(out_dir.iterdir()):
+            entry.rename(old / entry.name)
+            moved_out.append(entry.name)
+        for entry in list(stage.iterdir()):
+            entry.rename(out_dir / entry.name)
+            moved_in.append(entry.name)
     except BaseException:
-        if moved:
-            old.rename(out_dir)
+        for name in moved_in:
+            (out_dir / name).rename(stage / name)
+        for name in moved_out:
+            (old / name).rename(out_dir / name)
+        shutil.rmtree(old, ignore_errors=True)
         raise
-    if moved:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink()
+    shutil.rmtree(old, ignore_errors=True)
+    stage.rmdir()

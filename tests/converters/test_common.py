@@ -1,5 +1,7 @@
 """The converters' shared PNG readers and the exporters' staged output directory."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -187,3 +189,16 @@ def test_a_failed_export_leaves_the_previous_output_and_no_partial_files(tmp_pat
         assert [p.name for p in out.iterdir()] == ["old.txt"]
     else:
         assert not out.exists()
+
+
+def test_staged_directory_into_the_working_directory_keeps_it(tmp_path, monkeypatch):
+    """`export ... .` from an empty folder: the folder itself stays (the shell is in it)."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for overwrite in (False, True):
+        with staged_directory(Path("."), overwrite=overwrite) as stage:
+            (stage / f"new{int(overwrite)}.txt").write_text("x")
+        assert Path.cwd().samefile(here)
+        assert [p.name for p in Path(".").iterdir()] == [f"new{int(overwrite)}.txt"]
+    assert hidden_leftovers(tmp_path) == []
