@@ -12,8 +12,6 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import io
-import os
-import shutil
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,12 +23,12 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from vpsbench import atomic
 from vpsbench.format import Category, FileInfo, Protocol, Track, VPSWriter
 from vpsbench.format.writer import EncodedLabelMap, encode_label_map
 from vpsbench.io import png
 from vpsbench.parallel import init_worker, start_server, worker_context
 from vpsbench.runlength import RunMap, run_starts
-from vpsbench.termination import raise_if_terminated
 
 
 class ConversionError(ValueError):
@@ -428,57 +426,14 @@ def zip_folder(folder: Path, archive: Path) -> Path:
 
 @contextmanager
 def staged_directory(out_dir: Path, overwrite: bool = False) -> Iterator[Path]:
-    """A hidden directory beside ``out_dir`` to write an export into, renamed to ``out_dir`` on
-    success and removed on failure or a kill, so that ``out_dir`` is never half-written. An
-    ``out_dir`` that is not empty is refused, or with ``overwrite`` replaced whole."""
-    out_dir = Path(out_dir).absolute()  # "." has no name to put the stage beside
+    """``vpsbench.atomic.staged_directory`` for an export: ``out_dir`` is never half-written;
+    one that is not empty is refused, or with ``overwrite`` replaced whole."""
+    out_dir = Path(out_dir)
     taken = out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
     if taken and not overwrite:
         raise ConversionError(
             f"{out_dir} exists and is not an empty directory; choose a new one, or replace it "
             "(--force)"
         )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    stage = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir()
-    try:
+    with atomic.staged_directory(out_dir) as stage:
         yield stage
-        raise_if_terminated()
-        publish_directory(stage, out_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-
-
-def publish_directory(stage: Path, out_dir: Path) -> None:
-    """Put ``stage``'s contents at ``out_dir``: a rename where ``out_dir`` does not exist;
-    into an existing directory (which may be a working directory or a mount point, so it
-    stays) entry by entry, its old entries moved aside first and removed once the new ones are
-    in place (moved back if a move fails)."""
-    if not os.path.lexists(out_dir):
-        stage.rename(out_dir)
-        return
-    if not out_dir.is_dir() or out_dir.is_symlink():
-        out_dir.unlink()  # a file where the folder goes: replaced (overwrite was asked)
-        stage.rename(out_dir)
-        return
-    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-    old.mkdir()
-    moved_out, moved_in = [], []
-    try:
-        for entry in list(out_dir.iterdir()):
-            entry.rename(old / entry.name)
-            moved_out.append(entry.name)
-        for entry in list(stage.iterdir()):
-            entry.rename(out_dir / entry.name)
-            moved_in.append(entry.name)
-    except BaseException:
-        for name in moved_in:
-            (out_dir / name).rename(stage / name)
-        for name in moved_out:
-            (old / name).rename(out_dir / name)
-        shutil.rmtree(old, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-    stage.rmdir()

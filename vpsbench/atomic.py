@@ -4,7 +4,9 @@ half a file, and a stopped run (Ctrl-C, SIGTERM) leaves nothing behind."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from vpsbench.termination import raise_if_terminated
@@ -36,3 +38,54 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
 def write_text_atomically(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically."""
     return write_atomically(path, lambda tmp: tmp.write_text(text))
+
+
+@contextmanager
+def staged_directory(out_dir: str | Path) -> Iterator[Path]:
+    """A hidden scratch directory beside ``out_dir`` to write a folder of outputs into; when
+    the block ends its contents are published at ``out_dir`` (``publish_directory``), and on a
+    failure or a stop (Ctrl-C, SIGTERM) it is removed, ``out_dir`` left as it was."""
+    out_dir = Path(out_dir).absolute()  # "." has no name to put the scratch folder beside
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    stage = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir()
+    try:
+        yield stage
+        raise_if_terminated()
+        publish_directory(stage, out_dir)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def publish_directory(stage: Path, out_dir: Path) -> None:
+    """Put ``stage``'s contents at ``out_dir``: a rename where ``out_dir`` does not exist;
+    into an existing directory (which may be a working directory or a mount point, so it
+    stays) entry by entry, its old entries moved aside first and removed once the new ones are
+    in place (moved back if a move fails)."""
+    if not os.path.lexists(out_dir):
+        stage.rename(out_dir)
+        return
+    if not out_dir.is_dir() or out_dir.is_symlink():
+        out_dir.unlink()  # a file where the folder goes: replaced (overwrite was asked)
+        stage.rename(out_dir)
+        return
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    old.mkdir()
+    moved_out, moved_in = [], []
+    try:
+        for entry in list(out_dir.iterdir()):
+            entry.rename(old / entry.name)
+            moved_out.append(entry.name)
+        for entry in list(stage.iterdir()):
+            entry.rename(out_dir / entry.name)
+            moved_in.append(entry.name)
+    except BaseException:
+        for name in moved_in:
+            (out_dir / name).rename(stage / name)
+        for name in moved_out:
+            (old / name).rename(out_dir / name)
+        shutil.rmtree(old, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    stage.rmdir()

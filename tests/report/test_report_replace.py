@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import write_toy
 
@@ -24,6 +26,20 @@ def test_an_earlier_report_is_replaced_whole_only_when_asked(tmp_path, result):
     written = write_report(result, report, overwrite=True)
     assert sorted(p.name for p in report.iterdir()) == sorted(p.name for p in written)
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["report"]
+
+
+def test_a_report_into_the_working_directory_keeps_that_folder(tmp_path, result, monkeypatch):
+    """``--report .`` from an empty folder: it is filled, and stays the shell's folder."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    first = write_report(result, ".")
+    (here / "stale_plot.png").write_bytes(b"from an earlier run")
+    again = write_report(result, ".", overwrite=True)
+    assert Path.cwd().samefile(here)
+    assert sorted(p.name for p in here.iterdir()) == sorted(p.name for p in again)
+    assert [p.name for p in first] == [p.name for p in again]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_a_folder_without_a_report_is_never_replaced(tmp_path, result):
