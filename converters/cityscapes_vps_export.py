@@ -33,7 +33,7 @@ from vpsbench_converters.cityscapes_vps import (
     frame_numbering,
     snippet_window,
 )
-from vpsbench_converters.common import ConversionError, staged_directory, zip_folder
+from vpsbench_converters.common import ConversionError, export_file
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -370,15 +370,6 @@ def write_file(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def export_prediction(pred: VPSFile, gt: VPSFile | None, out_dir: Path, zip_it: bool) -> Path:
-    """Write a prediction file as an official submission (optionally ``submission.zip``)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    folder = write_submission(pred, gt or pred, out_dir / "submission" if zip_it else out_dir)
-    if not zip_it:
-        return folder
-    return zip_folder(folder, out_dir / "submission.zip")
-
-
 def export_cityscapes_vps(
     path: str | Path,
     out_dir: str | Path,
@@ -388,13 +379,4 @@ def export_cityscapes_vps(
 ) -> Path:
     """Export a unified GT or prediction file to the official Cityscapes-VPS layout, into a new
     or empty ``out_dir`` (``overwrite``: replaced whole), written completely or not at all."""
-    out_dir = Path(out_dir)
-    with VPSFile(path) as file, staged_directory(out_dir, overwrite) as stage:
-        if not file.info.is_prediction:
-            written = export_groundtruth(file, stage)
-        elif gt is None:
-            written = export_prediction(file, None, stage, zip_it)
-        else:
-            with VPSFile(gt) as gt_file:
-                written = export_prediction(file, gt_file, stage, zip_it)
-    return out_dir / written.relative_to(stage)
+    return export_file(path, out_dir, gt, zip_it, overwrite, export_groundtruth, write_submission)

@@ -14,7 +14,7 @@ import functools
 import io
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -24,7 +24,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from vpsbench import atomic
-from vpsbench.format import Category, FileInfo, Protocol, Track, VPSWriter
+from vpsbench.format import Category, FileInfo, Protocol, Track, VPSFile, VPSWriter
 from vpsbench.format.writer import EncodedLabelMap, encode_label_map
 from vpsbench.io import png
 from vpsbench.parallel import init_worker, start_server, worker_context
@@ -437,3 +437,26 @@ def staged_directory(out_dir: Path, overwrite: bool = False) -> Iterator[Path]:
         )
     with atomic.staged_directory(out_dir) as stage:
         yield stage
+
+
+def export_file(
+    path: str | Path,
+    out_dir: str | Path,
+    gt: str | Path | None,
+    zip_it: bool,
+    overwrite: bool,
+    groundtruth: Callable[[VPSFile, Path], Path],
+    submission: Callable[[VPSFile, VPSFile, Path], Path],
+) -> Path:
+    """Export a unified file into a staged ``out_dir`` (``staged_directory``): a GT file by
+    ``groundtruth(file, folder)``, a prediction by ``submission(pred, gt or pred, folder)``
+    (``zip_it``: also packed as submission.zip). Returns the path written, under ``out_dir``."""
+    out_dir = Path(out_dir)
+    with VPSFile(path) as file, staged_directory(out_dir, overwrite) as stage:
+        if not file.info.is_prediction:
+            written = groundtruth(file, stage)
+        else:
+            with VPSFile(gt) if gt is not None else nullcontext(file) as reference:
+                folder = submission(file, reference, stage / "submission" if zip_it else stage)
+            written = zip_folder(folder, stage / "submission.zip") if zip_it else folder
+    return out_dir / written.relative_to(stage)

@@ -25,7 +25,7 @@ from PIL import Image
 from vpsbench.format import VPSFile
 from vpsbench.io.submission import id_to_rgb
 from vpsbench.io.video_submission import gt_file_name, write_video_submission
-from vpsbench_converters.common import staged_directory, zip_folder
+from vpsbench_converters.common import export_file
 
 IMAGE_SUFFIX = {b"\xff\xd8\xff": ".jpg", b"\x89PNG": ".png"}
 
@@ -150,14 +150,6 @@ def export_groundtruth(gt: VPSFile, out_dir: Path) -> Path:
     return path
 
 
-def export_prediction(pred: VPSFile, gt: VPSFile, out_dir: Path, zip_it: bool) -> Path:
-    """Write a prediction file as a per-video submission (optionally ``submission.zip``)."""
-    folder = write_video_submission(pred, gt, out_dir / "submission" if zip_it else out_dir)
-    if not zip_it:
-        return folder
-    return zip_folder(folder, out_dir / "submission.zip")
-
-
 def export_vipseg(
     path: str | Path,
     out_dir: str | Path,
@@ -167,13 +159,6 @@ def export_vipseg(
 ) -> Path:
     """Export a unified GT or prediction file to the official VIPSeg layouts, into a new or
     empty ``out_dir`` (``overwrite``: replaced whole), written completely or not at all."""
-    out_dir = Path(out_dir)
-    with VPSFile(path) as file, staged_directory(out_dir, overwrite) as stage:
-        if not file.info.is_prediction:
-            written = export_groundtruth(file, stage)
-        elif gt is None:
-            written = export_prediction(file, file, stage, zip_it)
-        else:
-            with VPSFile(gt) as gt_file:
-                written = export_prediction(file, gt_file, stage, zip_it)
-    return out_dir / written.relative_to(stage)
+    return export_file(
+        path, out_dir, gt, zip_it, overwrite, export_groundtruth, write_video_submission
+    )
