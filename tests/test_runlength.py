@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from vpsbench.runlength import pixel_run_starts, run_starts
+from vpsbench.runlength import changed_bytes, pixel_run_starts, run_starts
 
 
 def literal_starts(*arrays):
@@ -45,3 +45,21 @@ def test_pixel_run_starts_lists_a_pixel_once_whatever_bytes_change():
     assert pixel_run_starts(np.zeros((0, 4, 3), np.uint8)).tolist() == []
     # A change inside a pixel's bytes (R to G of the same pixel) is not a run start.
     assert pixel_run_starts(np.array([[[5, 6, 7]] * 3], np.uint8)).tolist() == [0]
+
+
+@given(st.integers(1, 4).flatmap(lambda c: st.tuples(st.just(c), st.lists(
+    st.tuples(st.integers(1, 40), st.lists(st.integers(0, 255), min_size=c, max_size=c)),
+    min_size=1, max_size=12))))  # fmt: skip
+def test_pixel_run_starts_of_long_runs(runs):
+    """Runs spanning many 8-byte words (what real maps are), changes at any byte of a word."""
+    channels, pieces = runs
+    pixels = np.concatenate([np.tile(np.array(v, np.uint8), (n, 1)) for n, v in pieces])
+    image = pixels.reshape(1, -1, channels)
+    assert pixel_run_starts(image).tolist() == literal_pixel_starts(image)
+
+
+def test_changed_bytes_is_every_byte_that_differs_from_the_one_lag_before():
+    flat = np.array([1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 7], np.uint8)
+    assert changed_bytes(flat, 3).tolist() == [3, 6, 19]
+    assert changed_bytes(flat[:2], 3).tolist() == []
+    assert changed_bytes(flat, 1).tolist() == [3, 4, 19]
