@@ -34,7 +34,6 @@ Files are cached in --workdir per size; pass --fresh to regenerate them.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import multiprocessing
 import os
 import resource
@@ -54,7 +53,7 @@ from vpsbench.io.archive import SubmissionLimits
 from vpsbench.io.png import DECODER_ENV, decode_pixels
 from vpsbench.io.submission import PNG_DIR, check_png_header, write_submission
 from vpsbench.metrics.core import BLOCK_PIXELS
-from vpsbench.parallel import init_worker, keep_freed_memory, worker_context
+from vpsbench.parallel import keep_freed_memory, ordered_map, worker_context
 
 window_counts = load_test_module("literal_vpq").window_counts
 
@@ -306,15 +305,8 @@ def floor_in_child(
     start = time.perf_counter()
     with VPSFile(gt) as f:
         jobs = [(gt, pred, video_id, pieces) for video_id in f.video_ids]
-    if workers <= 1:
-        for job in jobs:
-            floor_video(job)
-    else:
-        context = worker_context([__name__])
-        with concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=context, initializer=init_worker
-        ) as pool:
-            list(pool.map(floor_video, jobs))
+    # The scorer's scheduling: this process takes videos too while the pool starts.
+    list(ordered_map(floor_video, jobs, workers, worker_context([__name__])))
     seconds = time.perf_counter() - start
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put({"seconds": seconds, "rss_main": own})

@@ -9,7 +9,6 @@ atomic unified file.
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 import io
 import zipfile
@@ -27,7 +26,7 @@ from vpsbench import atomic
 from vpsbench.format import Category, FileInfo, Protocol, Track, VPSFile, VPSWriter
 from vpsbench.format.writer import EncodedLabelMap, encode_label_map
 from vpsbench.io import png
-from vpsbench.parallel import init_worker, start_server, worker_context
+from vpsbench.parallel import ordered_map, start_server, worker_context
 from vpsbench.runlength import RunMap, run_starts
 
 
@@ -363,22 +362,7 @@ def encoded_videos(
         category_ids=tuple(c.id for c in plan.categories),
         ignore_label=plan.info.ignore_label,
     )
-    if workers <= 1:
-        yield from map(task, plan.videos)
-        return
-    context = converter_context(decode)
-    with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=context, initializer=init_worker
-    ) as pool:
-        # Bounded look-ahead: a couple of videos per worker in flight (bounded memory).
-        window = 2 * workers
-        videos = list(plan.videos)
-        pending = [pool.submit(task, video) for video in videos[:window]]
-        for index in range(len(videos)):
-            yield pending[index].result()
-            pending[index] = None
-            if index + window < len(videos):
-                pending.append(pool.submit(task, videos[index + window]))
+    yield from ordered_map(task, plan.videos, workers, converter_context(decode))
 
 
 def write_split(

@@ -1,12 +1,14 @@
 """Worker pools shared by converting and scoring."""
 
 import concurrent.futures
+import os
 import platform
 import signal
+import time
 
 import pytest
 
-from vpsbench.parallel import init_worker, keep_freed_memory, worker_context
+from vpsbench.parallel import init_worker, keep_freed_memory, ordered_map, worker_context
 
 
 def sigint_handler() -> object:
@@ -23,3 +25,32 @@ def test_workers_leave_ctrl_c_to_the_parent():
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_freed_memory_is_kept_on_glibc():
     assert keep_freed_memory() is True
+
+
+def slow_square(x: int) -> tuple[int, int]:
+    if x < 0:
+        raise ValueError(f"negative item {x}")
+    time.sleep(0.02)
+    return x * x, os.getpid()
+
+
+@pytest.mark.parametrize(("workers", "chunk"), [(1, 1), (2, 1), (3, 1), (2, 3)])
+def test_ordered_map_yields_every_result_in_order(workers, chunk):
+    results = list(ordered_map(slow_square, range(13), workers, worker_context(), chunk=chunk))
+    assert [value for value, _ in results] == [x * x for x in range(13)]
+    assert len({pid for _, pid in results}) <= workers
+
+
+def test_ordered_map_computes_here_while_it_waits_for_the_pool():
+    # The pool cannot finish an item of 20 ms at once: this process takes the next ones. 40
+    # items outlast a cold start of the worker server (imports), so the pool gets some too.
+    pids = [pid for _, pid in ordered_map(slow_square, range(40), 2, worker_context())]
+    assert os.getpid() in pids
+    assert len(set(pids)) == 2
+
+
+@pytest.mark.parametrize("bad", [0, 5])  # the first item or a later one
+def test_ordered_map_raises_the_items_error(bad):
+    items = [-1 if i == bad else i for i in range(8)]
+    with pytest.raises(ValueError, match="negative item -1"):
+        list(ordered_map(slow_square, items, 2, worker_context()))

@@ -1,4 +1,4 @@
-"""Ctrl-C during ``vpsbench eval --workers 2`` prints one line: the workers ignore SIGINT (a
+"""Ctrl-C during ``vpsbench eval --workers 3`` prints one line: the workers ignore SIGINT (a
 terminal sends it to the whole process group) and only the parent reports it."""
 
 from __future__ import annotations
@@ -47,12 +47,13 @@ def ready_workers(group: int) -> int:
 
 
 def test_ctrl_c_with_workers_prints_one_line(tmp_path):
-    config = SynthConfig(8, 40, 256, 512, annotation_stride=1, seed=0, with_images=False)
+    config = SynthConfig(8, 120, 256, 512, annotation_stride=1, seed=0, with_images=False)
     gt = generate(tmp_path / "gt.h5", config)
     pred = synth_predict(gt, tmp_path / "pred.h5", noise=0.3)
     command = [sys.executable, "-m", "vpsbench", "eval", "--gt", str(gt), "--pred", str(pred)]
     process = subprocess.Popen(
-        [*command, "--workers", "2", "--quiet"],
+        # --workers 3: two pool workers beside the scoring process, which takes videos too.
+        [*command, "--workers", "3", "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

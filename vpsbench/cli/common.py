@@ -131,7 +131,8 @@ def add_workers_option(p: argparse.ArgumentParser, what: str = "processes") -> N
     """``--workers``, defaulting to the usable cores (the same for every command)."""
     p.add_argument(
         "--workers", type=int, default=usable_cores(), metavar="N",
-        help=f"{what}, >= 1 (default: %(default)s, the usable cores)",
+        help=f"{what}, >= 1: this process and N - 1 workers (default: %(default)s, the usable "
+        "cores)",
     )  # fmt: skip
 
 

@@ -12,7 +12,6 @@ prediction; ``evaluate`` is the one-prediction case of the same code.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import importlib
 from collections.abc import Iterator, Sequence
@@ -30,7 +29,7 @@ from vpsbench.format.reader import StoredLabelMap
 from vpsbench.format.schema import STQ_RULE_VIPSEG, Protocol
 from vpsbench.io.archive import SubmissionLimits
 from vpsbench.metrics.core import BLOCK_PIXELS, LabelSpace, VideoStats, pair_runs_of_blocks
-from vpsbench.parallel import init_worker, start_server, worker_context
+from vpsbench.parallel import ordered_map, start_server, worker_context
 
 from .predictions import EvaluationError, check_prediction_map, open_predictions
 from .streaming import (
@@ -202,26 +201,12 @@ def iter_video_stats(
     computed in ``workers`` processes."""
     bar = tqdm(total=len(tasks), desc="scoring videos", unit="video", disable=not progress)
     with bar:
-        if workers <= 1 or len(tasks) <= 1:
-            for task in tasks:
-                yield compute_video_stats_many(task)
-                bar.update()
-            return
-        pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=scoring_context(), initializer=init_worker
-        )
-        try:
-            results = pool.map(compute_video_stats_many, tasks)  # all submitted now
-            # While the workers start on the first videos, load what the result needs.
+        if workers > 1 and len(tasks) > 1:
+            # While the pool's workers start, load what the result needs.
             importlib.import_module("vpsbench.report.result")
-            for stats in results:
-                yield stats
-                bar.update()
-        except BaseException:
-            # Interrupted or failed: drop the queued videos, wait only for the running ones.
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+        for stats in ordered_map(compute_video_stats_many, tasks, workers, scoring_context()):
+            yield stats
+            bar.update()
 
 
 def resolve_protocol(gt: VPSFile, override: Protocol | None) -> Protocol:

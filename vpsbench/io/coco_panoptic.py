@@ -33,7 +33,6 @@ one size. Errors are ``CocoPanopticError`` with one line naming the file, image 
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import struct
 import warnings
@@ -48,7 +47,7 @@ from tqdm import tqdm
 from vpsbench.io.submission import PNG_COLOUR_TYPES, PNG_SIGNATURE, json_int_problem, rgb_to_id
 from vpsbench.metrics.core import LabelSpace, PairHistogram, pair_histogram, sum_histograms
 from vpsbench.metrics.pq import ClassCounts, match_segments
-from vpsbench.parallel import init_worker, worker_context
+from vpsbench.parallel import ordered_map, worker_context
 from vpsbench.report.panopticapi import CategoryStat, pq_results
 
 MAX_ID = 2**24 - 1  # the largest R + 256 G + 65536 B
@@ -297,24 +296,12 @@ def image_tasks(
 def iter_counts(tasks: list[ImageTask], workers: int, progress: bool):
     """Per-image counts in task order, computed in ``workers`` processes."""
     bar = tqdm(total=len(tasks), desc="scoring images", unit="image", disable=not progress)
+    chunk = max(1, min(64, len(tasks) // (4 * max(workers, 1))))
+    context = worker_context([__name__])
     with bar:
-        if workers <= 1 or len(tasks) <= 1:
-            for task in tasks:
-                yield image_counts(task)
-                bar.update()
-            return
-        pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=worker_context([__name__]), initializer=init_worker
-        )
-        try:
-            chunk = max(1, min(64, len(tasks) // (4 * workers)))
-            for counts in pool.map(image_counts, tasks, chunksize=chunk):
-                yield counts
-                bar.update()
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+        for counts in ordered_map(image_counts, tasks, workers, context, chunk=chunk):
+            yield counts
+            bar.update()
 
 
 def image_counts(task: ImageTask) -> ClassCounts:
