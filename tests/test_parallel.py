@@ -54,3 +54,12 @@ def test_ordered_map_raises_the_items_error(bad):
     items = [-1 if i == bad else i for i in range(8)]
     with pytest.raises(ValueError, match="negative item -1"):
         list(ordered_map(slow_square, items, 2, worker_context()))
+
+
+def test_ordered_map_raises_a_pool_that_cannot_start(monkeypatch):
+    def refuse(pool, function, *args):
+        raise OSError("cannot start a worker")
+
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "submit", refuse)
+    with pytest.raises(OSError, match="cannot start a worker"):
+        list(ordered_map(slow_square, range(40), 2, worker_context()))

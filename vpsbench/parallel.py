@@ -114,7 +114,8 @@ def ordered_map(
     )
     # Starting a worker blocks until the server has imported its modules (and holds the
     # pool's lock meanwhile): done in a thread, while this process computes the first items.
-    starting = threading.Thread(target=pool.submit, args=(_nothing,), daemon=True)
+    failed: list[BaseException] = []
+    starting = threading.Thread(target=_start_worker, args=(pool, failed), daemon=True)
     starting.start()
     try:
         started: dict[int, concurrent.futures.Future | None] = {}  # None: computed here
@@ -123,6 +124,8 @@ def ordered_map(
         for wanted in range(len(items)):
             while wanted not in done:
                 if not starting.is_alive():
+                    if failed:  # raised here, not printed by the thread
+                        raise failed[0]
                     while upcoming < len(items) and _in_pool(started) < ahead * (workers - 1):
                         started[upcoming] = pool.submit(function, items[upcoming])
                         upcoming += 1
@@ -152,5 +155,13 @@ def _map_list(function: Callable[[T], R], items: list[T]) -> list[R]:
     return [function(item) for item in items]
 
 
+def _start_worker(pool: concurrent.futures.ProcessPoolExecutor, failed: list) -> None:
+    """Make the pool start a worker (by a first, empty task); an error is kept in ``failed``."""
+    try:
+        pool.submit(_nothing)
+    except BaseException as err:  # handed to the calling thread
+        failed.append(err)
+
+
 def _nothing() -> None:
-    """The first task of a pool: it makes the pool start a worker."""
+    """The empty task that starts a pool's first worker."""
