@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from vpsbench.cli import main
 from vpsbench.format import VPSFile
 from vpsbench.format.validate import validate_file
@@ -62,10 +64,14 @@ def test_demo_scores_three_predictions(capsys, tmp_path, monkeypatch):
     assert "VPSNet" not in out
     # Every metric the demo scores has a column, VC (announced in the title) included.
     header = next(line for line in out.splitlines() if line.startswith("prediction")).split()
-    assert {"VPQ", "PQ", "STQ", "VC_2", "VC_4", "IDSW"} <= set(header)
+    assert {"VPQ", "PQ", "STQ", "VC_2", "VC_4", "VC_6", "IDSW"} <= set(header)
+    assert "VC over clips of 2, 4 and 6 annotated frames" in out
     perfect = next(line for line in out.splitlines() if line.startswith("noise 0.0")).split()
     assert set(perfect[2:-1]) == {"100.0"} and perfect[-1] == "0"  # scores, then IDSW
-    assert len(perfect) == 2 + 4 + 3 + 1 + 1 + 2 + 1  # name, VPQ per k, VPQ/Th/St, PQ, STQ, VC
+    assert len(perfect) == 2 + 4 + 3 + 1 + 1 + 3 + 1  # name, VPQ per k, VPQ/Th/St, PQ, STQ, VC
     assert (tmp_path / "demo" / "pred_noise0.3" / "report.md").exists()
+    # Scored with the GT's own protocol, which the figures then name (not "custom").
+    scores = json.loads((tmp_path / "demo" / "pred_noise0.3" / "scores.json").read_text())
+    assert scores["protocol"]["name"] == "cityscapes_vps_official"
     code, out, _ = run(capsys, *argv)
     assert code == 0 and "reusing" in out
