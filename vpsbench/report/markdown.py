@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from vpsbench.format.schema import CUSTOM_PROTOCOL
+from vpsbench.messages import spoken_list
+
 if TYPE_CHECKING:
     from vpsbench.report.result import EvalResult
 
@@ -59,11 +62,31 @@ def describe_spacing(window_sizes: list[int], spacing: list[int]) -> str:
     )
 
 
+def describe_protocol(protocol: dict, with_vc: bool) -> str:
+    """``protocol cityscapes_vps_official: VC clips of 2, 4 and 6 annotated frames, ...``: the
+    scoring settings a reader cannot see in the tables."""
+    parts = []
+    if with_vc and protocol.get("vc_clip_lengths"):
+        parts.append(f"VC clips of {spoken_list(protocol['vc_clip_lengths'])} annotated frames")
+    if protocol.get("min_tube_area"):
+        area = protocol["min_tube_area"]
+        parts.append(f"GT tubes of fewer than {area} pixels in a window neither matched nor missed")
+    if protocol.get("excluded_category_ids"):
+        ids = protocol["excluded_category_ids"]
+        noun = "category" if len(ids) == 1 else "categories"
+        parts.append(f"{noun} {spoken_list(ids)} not in the class means")
+    settings = f": {', '.join(parts)}" if parts else ""
+    custom = " (not a registered protocol)" if protocol["name"] == CUSTOM_PROTOCOL else ""
+    return f"protocol {protocol['name']}{custom}{settings}"
+
+
 def notes(summary: dict) -> list[str]:
     """Lines explaining the table: what the windows span, a non-official tube rule, empty
     scores."""
     lines = []
     protocol, inputs = summary.get("protocol", {}), summary.get("inputs", {})
+    if protocol.get("name"):
+        lines.append(describe_protocol(protocol, "vc" in summary))
     if "vpq" in summary and "label_spacing" in inputs and "vpq_window_sizes" in protocol:
         lines.append(describe_spacing(protocol["vpq_window_sizes"], inputs["label_spacing"]))
     if "vpq" in summary and inputs.get("vpq_tube_rule", "official") != "official":
