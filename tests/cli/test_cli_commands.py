@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import h5py
 import pytest
@@ -103,3 +104,46 @@ def test_info_counts_the_image_bytes(capsys, toy_gt):
         images = sum(len(f[f"videos/{v}/images"][i]) for v in ("0001", "0002") for i in range(6))
     code, out, _ = run(capsys, "info", str(toy_gt), "--json")
     assert code == 0 and json.loads(out)["bytes_images"] == images
+
+
+@pytest.fixture(scope="module")
+def small_submission(tmp_path_factory):
+    """A small synthetic GT and the official-layout submission of a noisy prediction of it."""
+    from vpsbench.format import VPSFile
+    from vpsbench.io.submission import write_submission
+    from vpsbench.synth import SynthConfig, generate, synth_predict
+
+    folder = tmp_path_factory.mktemp("submission")
+    gt = generate(folder / "gt.h5", SynthConfig(2, 10, 64, 128, seed=0, with_images=False))
+    pred = synth_predict(gt, folder / "pred.h5", noise=0.3)
+    with VPSFile(pred) as p, VPSFile(gt) as g:
+        write_submission(p, g, folder / "sub")
+    return gt, folder / "sub"
+
+
+def test_validate_a_submission_reads_it_as_eval_does(capsys, tmp_path, small_submission):
+    gt, sub = small_submission
+    code, out, _ = run(capsys, "validate", str(gt), str(sub))
+    assert code == 0 and out.splitlines()[-1] == "gt.h5 + sub: valid"
+    zipped = shutil.make_archive(str(tmp_path / "sub"), "zip", sub)
+    code, out, _ = run(capsys, "validate", str(gt), zipped)
+    assert code == 0 and out.splitlines()[-1] == "gt.h5 + sub.zip: valid"
+
+
+def test_validate_a_submission_names_what_stops_eval(capsys, tmp_path, small_submission):
+    gt, sub = small_submission
+    broken = shutil.copytree(sub, tmp_path / "broken")
+    first, second = sorted((broken / "pan_pred").glob("*.png"))[:2]
+    first.unlink()
+    code, out, _ = run(capsys, "validate", str(gt), str(broken))
+    assert code == 1
+    assert out.splitlines() == [
+        f"broken: 1 GT frame missing from pan_pred: {first.stem}",
+        "gt.h5 + broken: INVALID (1 problem)",
+    ]
+    shutil.copy(sub / "pan_pred" / first.name, first)
+    second.write_bytes(second.read_bytes()[:200])  # truncated: cannot be decoded
+    code, out, _ = run(capsys, "validate", str(gt), str(broken))
+    assert code == 1 and f"pan_pred/{second.name} cannot be decoded as PNG" in out
+    code, _, err = run(capsys, "validate", str(gt), str(tmp_path / "none"))
+    assert code == 2 and "none: no such file or directory" in err

@@ -19,11 +19,17 @@ ground truth, and track tables. Every problem is printed with its location in th
 Given a ground-truth and a prediction file, it also checks that they belong together (the
 prediction's GT content id, categories, encoding, one map per annotated GT frame, sizes).
 
+Given a ground-truth file and a submission in an official layout (a zip or a folder:
+pred.json + pan_pred/, per-video folders, STEP PNG folders), it reads the submission as
+`vpsbench eval` does (every PNG decoded, every id and category checked against its JSON and
+the GT) and reports the first problem that would stop the evaluation, without the scores.
+
 exit status: 0 valid, 1 problems found, 2 a file cannot be read.
 
 example:
   vpsbench validate synth_val.h5
   vpsbench validate synth_val.h5 pred.h5
+  vpsbench validate cityscapes_vps_val.h5 submission.zip
 """
 
 INFO_HELP = """
@@ -42,7 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers, "validate", "check files against the format contract", VALIDATE_HELP
     )
     p.add_argument("file", type=Path, help="a unified .h5 file (ground truth or prediction)")
-    p.add_argument("pred", type=Path, nargs="?", help="a prediction of FILE, checked as a pair")
+    p.add_argument(
+        "pred", type=Path, nargs="?",
+        help="a prediction of FILE, checked as a pair: a unified .h5 file or a submission",
+    )  # fmt: skip
     p.set_defaults(run=run_validate)
 
     p = add_command(subparsers, "info", "summarise a unified file", INFO_HELP)
@@ -69,14 +78,39 @@ def validate_paths(gt: Path, pred: Path | None, show_progress: bool) -> list:
     return problems
 
 
+def validate_submission(gt: Path, submission: Path, show_progress: bool) -> list:
+    """The problem that stops ``vpsbench eval`` from scoring a submission against ``gt`` (as
+    (path, " message"); [] when there is none): the submission read exactly as eval reads it."""
+    from vpsbench.evaluation import EvaluationError, evaluate
+
+    try:
+        evaluate(gt, submission, metrics="vpq", progress=show_progress)
+    except (EvaluationError, ValueError, OSError) as err:
+        message = str(err)
+        for name in (str(submission), submission.name):  # the path is printed once, before
+            if message.startswith(f"{name}: "):
+                message = message[len(name) + 2 :]
+                break
+        return [(submission, f" {message}")]
+    return []
+
+
 def run_validate(args: argparse.Namespace) -> int:
+    from vpsbench.evaluation.predictions import is_hdf5
     from vpsbench.format import FormatError
 
-    for path in (args.file, args.pred):
-        if path is not None and not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file")
+    if not args.file.is_file():
+        raise FileNotFoundError(f"{args.file}: no such file")
+    if args.pred is not None and not args.pred.exists():
+        raise FileNotFoundError(f"{args.pred}: no such file or directory")
+    submission = args.pred is not None and not (args.pred.is_file() and is_hdf5(args.pred))
     try:
-        problems = validate_paths(args.file, args.pred, args.progress)
+        if submission:
+            problems = validate_paths(args.file, None, args.progress)
+            if not problems:
+                problems = validate_submission(args.file, args.pred, args.progress)
+        else:
+            problems = validate_paths(args.file, args.pred, args.progress)
     except FormatError as err:
         print(f"vpsbench validate: cannot read: {err}", file=sys.stderr)
         return 2
