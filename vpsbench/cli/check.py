@@ -1,4 +1,5 @@
-"""``vpsbench validate`` and ``vpsbench info``: check and summarise unified files."""
+"""``vpsbench validate`` and ``vpsbench info``: check unified files (and submissions against a
+GT) and summarise them."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ example:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the validate and info subcommands."""
     p = add_command(
-        subparsers, "validate", "check files against the format contract", VALIDATE_HELP
+        subparsers, "validate", "check unified files, pairs and submissions", VALIDATE_HELP
     )
     p.add_argument("file", type=Path, help="a unified .h5 file (ground truth or prediction)")
     p.add_argument(
