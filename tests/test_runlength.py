@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from vpsbench.runlength import changed_bytes, pixel_run_starts, run_starts
+from vpsbench.runlength import RunMap, changed_bytes, pixel_run_starts, run_starts
 
 
 def literal_starts(*arrays):
@@ -63,3 +63,13 @@ def test_changed_bytes_is_every_byte_that_differs_from_the_one_lag_before():
     assert changed_bytes(flat, 3).tolist() == [3, 6, 19]
     assert changed_bytes(flat[:2], 3).tolist() == []
     assert changed_bytes(flat, 1).tolist() == [3, 4, 19]
+
+
+def test_run_map_from_starts_keeps_them_and_expands_the_same():
+    starts = np.array([0, 3, 4, 9])
+    run_map = RunMap.from_starts((2, 5), starts, np.array([7, 8, 7, 1]))
+    assert run_map.lengths.tolist() == [3, 1, 5, 1]
+    assert run_map.starts.tolist() == [0, 3, 4, 9]
+    assert run_map.expand().tolist() == [[7, 7, 7, 8, 7], [7, 7, 7, 7, 1]]
+    again = RunMap((2, 5), run_map.lengths, run_map.values)
+    assert again.starts.tolist() == run_map.starts.tolist()

@@ -96,6 +96,15 @@ class RunMap:
     lengths: np.ndarray
     values: np.ndarray
 
+    @classmethod
+    def from_starts(cls, shape: tuple[int, int], starts: np.ndarray, values: np.ndarray) -> RunMap:
+        """The map whose runs begin at ``starts`` (sorted flat indices, from 0) with ``values``;
+        the starts are kept, not recomputed from the lengths."""
+        size = int(np.prod(shape))
+        run_map = cls(tuple(shape), np.diff(starts, append=size), values)
+        run_map.__dict__["starts"] = np.asarray(starts, np.intp)  # the cached property's slot
+        return run_map
+
     @functools.cached_property
     def starts(self) -> np.ndarray:
         """The flat index of each run's first pixel."""

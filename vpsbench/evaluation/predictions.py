@@ -176,7 +176,7 @@ class SubmissionPredictions:
                 f"{paired.png.name}"
             )
         run_values = colour_ids_to_panoptic(run_ids, segments, values, self.void)
-        return RunMap((height, width), np.diff(starts, append=height * width), run_values)
+        return RunMap.from_starts((height, width), starts, run_values)
 
     def segment_categories(self, paired: PairedFrame) -> dict[int, int]:
         """{segment id: category} of one frame, refusing duplicates and unknown categories."""
