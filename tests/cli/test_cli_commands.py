@@ -126,7 +126,7 @@ def test_validate_a_submission_reads_it_as_eval_does(capsys, tmp_path, small_sub
     code, out, _ = run(capsys, "validate", str(gt), str(sub))
     assert code == 0 and out.splitlines()[-1] == "gt.h5 + sub: valid"
     zipped = shutil.make_archive(str(tmp_path / "sub"), "zip", sub)
-    code, out, _ = run(capsys, "validate", str(gt), zipped)
+    code, out, _ = run(capsys, "validate", str(gt), zipped, "--workers", "2")
     assert code == 0 and out.splitlines()[-1] == "gt.h5 + sub.zip: valid"
 
 

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from vpsbench.cli.common import add_command, progress
+from vpsbench.cli.common import add_command, add_workers_option, progress
 from vpsbench.messages import count
 
 VALIDATE_HELP = """
@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pred", type=Path, nargs="?",
         help="a prediction of FILE, checked as a pair: a unified .h5 file or a submission",
     )  # fmt: skip
+    add_workers_option(p, "processes that read a submission")
     p.set_defaults(run=run_validate)
 
     p = add_command(subparsers, "info", "summarise a unified file", INFO_HELP)
@@ -79,13 +80,13 @@ def validate_paths(gt: Path, pred: Path | None, show_progress: bool) -> list:
     return problems
 
 
-def validate_submission(gt: Path, submission: Path, show_progress: bool) -> list:
+def validate_submission(gt: Path, submission: Path, show_progress: bool, workers: int = 1) -> list:
     """The problem that stops ``vpsbench eval`` from scoring a submission against ``gt`` (as
     (path, " message"); [] when there is none): the submission read exactly as eval reads it."""
     from vpsbench.evaluation import EvaluationError, evaluate
 
     try:
-        evaluate(gt, submission, metrics="vpq", progress=show_progress)
+        evaluate(gt, submission, metrics="vpq", workers=workers, progress=show_progress)
     except (EvaluationError, ValueError, OSError) as err:
         message = str(err)
         for name in (str(submission), submission.name):  # the path is printed once, before
@@ -109,7 +110,7 @@ def run_validate(args: argparse.Namespace) -> int:
         if submission:
             problems = validate_paths(args.file, None, args.progress)
             if not problems:
-                problems = validate_submission(args.file, args.pred, args.progress)
+                problems = validate_submission(args.file, args.pred, args.progress, args.workers)
         else:
             problems = validate_paths(args.file, args.pred, args.progress)
     except FormatError as err:
