@@ -28,9 +28,9 @@ def test_freed_memory_is_kept_on_glibc():
 
 
 def slow_square(x: int) -> tuple[int, int]:
+    time.sleep(0.02)
     if x < 0:
         raise ValueError(f"negative item {x}")
-    time.sleep(0.02)
     return x * x, os.getpid()
 
 
@@ -63,3 +63,12 @@ def test_ordered_map_raises_a_pool_that_cannot_start(monkeypatch):
     monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "submit", refuse)
     with pytest.raises(OSError, match="cannot start a worker"):
         list(ordered_map(slow_square, range(40), 2, worker_context()))
+
+
+def test_ordered_map_raises_the_first_bad_items_error_whoever_met_another_first():
+    list(ordered_map(slow_square, range(4), 2, worker_context()))  # a warm worker server
+    # Items 1 and 2 go to the pool's one worker; this process takes item 3 and fails first.
+    items = [0, 1, -2, -3, 4, 5, 6, 7]
+    for _ in range(3):
+        with pytest.raises(ValueError, match=r"negative item -2$"):
+            list(ordered_map(slow_square, items, 2, worker_context()))

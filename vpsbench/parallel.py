@@ -94,9 +94,10 @@ def ordered_map(
     This process computes the next item itself whenever the result it waits for is not ready:
     while the pool's first worker starts (a quarter of a second of imports on a 2-core
     machine: a sixth of scoring W1 with 2 workers), and when the pool falls behind.
-    ``function`` must be picklable by reference. On an error or an interrupt the queued items
-    are dropped and only the running ones are waited for. ``chunk`` > 1 makes each task a
-    run of that many items (small items: fewer round trips to the pool).
+    ``function`` must be picklable by reference. The error raised is that of the first
+    failing item in order, as with ``map``, whichever process met an error first; then (or on
+    an interrupt) the queued items are dropped and only the running ones are waited for.
+    ``chunk`` > 1 makes each task a run of that many items (fewer round trips to the pool).
     """
     items = list(items)
     if chunk > 1 and workers > 1:
@@ -119,7 +120,7 @@ def ordered_map(
     starting.start()
     try:
         started: dict[int, concurrent.futures.Future | None] = {}  # None: computed here
-        done: dict[int, R] = {}
+        done: dict[int, concurrent.futures.Future] = {}  # finished, in or out of order
         upcoming = 0  # the first item not started
         for wanted in range(len(items)):
             while wanted not in done:
@@ -132,19 +133,31 @@ def ordered_map(
                 future = started.get(wanted)
                 helping = upcoming < len(items) and len(started) < ahead * workers
                 if future is not None and (future.done() or not helping):
-                    done[wanted] = future.result()
+                    concurrent.futures.wait([future])
+                    done[wanted] = future
                 else:  # not started, or not ready: compute the next item here, not wait
                     started[upcoming] = None
-                    done[upcoming] = function(items[upcoming])
+                    done[upcoming] = _computed_here(function, items[upcoming])
                     upcoming += 1
             del started[wanted]
-            yield done.pop(wanted)
+            # An item's error is raised in item order, whichever process met it first.
+            yield done.pop(wanted).result()
     except BaseException:
         starting.join()
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     starting.join()
     pool.shutdown(wait=True)
+
+
+def _computed_here(function: Callable[[T], R], item: T) -> concurrent.futures.Future:
+    """``function(item)`` computed now, as a finished future (its error kept for later)."""
+    future: concurrent.futures.Future = concurrent.futures.Future()
+    try:
+        future.set_result(function(item))
+    except Exception as err:  # an interrupt (BaseException) is not kept: it stops at once
+        future.set_exception(err)
+    return future
 
 
 def _in_pool(started: dict) -> int:
