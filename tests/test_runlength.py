@@ -1,6 +1,7 @@
 """Runs of label maps: the starts every per-run computation relies on."""
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -63,6 +64,9 @@ def test_changed_bytes_is_every_byte_that_differs_from_the_one_lag_before():
     assert changed_bytes(flat, 3).tolist() == [3, 6, 19]
     assert changed_bytes(flat[:2], 3).tolist() == []
     assert changed_bytes(flat, 1).tolist() == [3, 4, 19]
+    assert changed_bytes(np.stack([flat, flat], axis=1)[:, 0], 3).tolist() == [3, 6, 19]
+    with pytest.raises(TypeError, match="uint8"):
+        changed_bytes(flat.astype(np.int32), 3)
 
 
 def test_run_map_from_starts_keeps_them_and_expands_the_same():
