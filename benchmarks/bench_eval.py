@@ -16,7 +16,9 @@ the decode floor, measured side by side (absolute times depend on the machine's 
     extra metrics' own code (VC's per-frame counter, the other metrics' per-video and final
     work) timed inside the all-metrics run, which the machine's drift does not blur;
   * PNG figures for each decoder (``--decoders``: pyspng, the default, and Pillow);
-  * the decode floor with the same workers: every prediction PNG decoded once (to RGB
+  * the decode floor with the same workers, scheduled as the scorer schedules its videos
+    (``vpsbench.parallel.ordered_map``: this process and N - 1 pool workers): every
+    prediction PNG decoded once (to RGB
     pixels, libspng's fastest output, not packed to ids) or every prediction map read from
     HDF5 once, and every GT map read once, nothing else; stored maps read whole and in the
     scorer's pieces, the faster kept;
@@ -299,7 +301,8 @@ def read_maps(video, rows: int, pieces: bool) -> int:
 def floor_in_child(
     queue, gt: Path, pred: Path, workers: int, decoder: str, pieces: bool = False
 ) -> None:
-    """The decode floor with the evaluation's pool set-up (same workers, one task a video)."""
+    """The decode floor with the evaluation's scheduling (``ordered_map``: same workers, this
+    process among them, one task a video)."""
     os.environ[DECODER_ENV] = decoder
     keep_freed_memory()  # the evaluation's own process and workers do the same
     start = time.perf_counter()
