@@ -147,3 +147,15 @@ def test_validate_a_submission_names_what_stops_eval(capsys, tmp_path, small_sub
     assert code == 1 and f"pan_pred/{second.name} cannot be decoded as PNG" in out
     code, _, err = run(capsys, "validate", str(gt), str(tmp_path / "none"))
     assert code == 2 and "none: no such file or directory" in err
+
+
+def test_info_on_a_folder_points_to_validate(capsys, tmp_path):
+    code, _, err = run(capsys, "info", str(tmp_path))
+    assert code == 2
+    assert err.strip() == (
+        f"vpsbench info: error: {tmp_path} is a folder; info summarises a unified .h5 file (a "
+        f"submission is checked with: vpsbench validate GT.h5 {tmp_path})"
+    )
+    archive = shutil.make_archive(str(tmp_path / "sub"), "zip", tmp_path)
+    code, _, err = run(capsys, "info", archive)
+    assert code == 2 and f"{archive} is a zip archive; info summarises" in err

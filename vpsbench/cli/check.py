@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import zipfile
 from pathlib import Path
 
 from vpsbench.cli.common import add_command, add_workers_option, progress
@@ -230,7 +231,18 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
+def is_zip(path: Path) -> bool:
+    """Whether ``path`` is a zip archive (by its content, not its name)."""
+    return path.is_file() and zipfile.is_zipfile(path)
+
+
 def run_info(args: argparse.Namespace) -> int:
+    kind = "a folder" if args.file.is_dir() else "a zip archive" if is_zip(args.file) else None
+    if kind:
+        raise ValueError(
+            f"{args.file} is {kind}; info summarises a unified .h5 file (a submission is "
+            f"checked with: vpsbench validate GT.h5 {args.file})"
+        )
     if not args.file.is_file():
         raise FileNotFoundError(f"{args.file}: no such file")
     summary = file_summary(args.file)
