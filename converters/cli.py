@@ -52,12 +52,11 @@ cityscapes_vps: a ground-truth file becomes panoptic_gt_<split>_city_vps.json +
 vipseg: a ground-truth file becomes the prepared VIPSeg_720P/ layout (panomasksRGB/<video>/,
   panoptic_gt_VIPSeg_<split>.json, <split>.txt, images/); a prediction file becomes pred.json +
   pan_pred/<video>/<frame>.png, what VIPSeg's eval_vpq_vspw.py reads (--zip: submission.zip).
-OUT must be new or empty (--force replaces it whole); it is written completely or not at all.
 kitti_step, motchallenge_step: a ground-truth file becomes the release layout under OUT
   (images/<split>/SSSS/ + panoptic_maps/<split>/SSSS/); a prediction file becomes
   OUT/SSSS/FFFFFF.png (R = class, 256 G + B = instance), which 'vpsbench eval --pred OUT'
-  scores. OUT must be new or empty
-(--force replaces it whole).
+  scores.
+OUT must be new or empty (--force replaces it whole); it is written completely or not at all.
 
 example:
   vpsbench export cityscapes_vps cityscapes_vps_val.h5 out/

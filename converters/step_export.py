@@ -18,6 +18,7 @@ when complete, so a failed export leaves nothing.
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +182,5 @@ def export_step(
             )
         if not file.info.is_prediction:
             return export_groundtruth(file, out_dir, overwrite)
-        if gt is None:
-            return export_prediction(file, None, out_dir, overwrite)
-        with VPSFile(gt) as gt_file:
+        with VPSFile(gt) if gt is not None else nullcontext() as gt_file:
             return export_prediction(file, gt_file, out_dir, overwrite)
