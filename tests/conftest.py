@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from vpsbench import kernels
 from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
 from vpsbench.format import Category, FileInfo, GroundTruthRef, Track, VPSFile, VPSWriter
 
@@ -19,6 +21,21 @@ TOY_CATEGORIES = [
     Category(13, "car", True, (0, 0, 142), 26, "vehicle"),
 ]
 H, W = 6, 8
+
+
+@pytest.fixture(params=kernels.KERNELS, scope="module")
+def each_kernels(request):
+    """Run a module's tests with the compiled kernels and again with NumPy's (module scope,
+    set in the environment, so that hypothesis tests and pool workers see it too)."""
+    if request.param == "compiled" and kernels.kernels_name() != "compiled":
+        pytest.skip("vpsbench._kernels is not built here (tests/test_kernels.py says why)")
+    before = os.environ.get(kernels.KERNELS_ENV)
+    os.environ[kernels.KERNELS_ENV] = request.param
+    yield request.param
+    if before is None:
+        del os.environ[kernels.KERNELS_ENV]
+    else:
+        os.environ[kernels.KERNELS_ENV] = before
 
 
 def png_bytes(array: np.ndarray) -> bytes:

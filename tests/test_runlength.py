@@ -8,6 +8,9 @@ from hypothesis.extra.numpy import arrays
 
 from vpsbench.runlength import RunMap, changed_bytes, pixel_run_starts, run_starts
 
+# Every test here runs with the compiled kernels and with NumPy's (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_kernels")
+
 
 def literal_starts(*arrays):
     """Position by position: a run starts where any array differs from the pixel before."""

@@ -11,14 +11,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vpsbench import kernels
+
 
 def run_starts(*arrays: np.ndarray) -> np.ndarray:
     """Flat indices where a run begins: position 0 and every position at which any of the
     (same-size, flattened) ``arrays`` differs from the position before."""
     flat = [np.asarray(a).ravel() for a in arrays]
-    change = np.empty(flat[0].size, bool)
-    if change.size == 0:
+    if flat[0].size == 0:
         return np.zeros(0, np.intp)
+    compiled = kernels.compiled()
+    if compiled is not None and len(flat) <= 2 and _byte_comparable(flat):
+        return _compiled_run_starts(compiled, flat, flat[0].dtype.itemsize)
+    change = np.empty(flat[0].size, bool)
     change[0] = True
     # Written in place (out=): temporaries and an OR pass would triple the time on 2 MP maps.
     np.not_equal(flat[0][1:], flat[0][:-1], out=change[1:])
@@ -30,6 +35,19 @@ def run_starts(*arrays: np.ndarray) -> np.ndarray:
     return np.flatnonzero(change)
 
 
+def continued_run_starts(arrays: tuple[np.ndarray, ...], before: tuple | None) -> np.ndarray:
+    """``run_starts`` of pieces of flat arrays that continue earlier pieces whose last values
+    were ``before`` (None: the first pieces): 0 is a start only if some value changes there."""
+    starts = run_starts(*arrays)
+    if (
+        before is not None
+        and len(starts)
+        and all(a[0] == v for a, v in zip(arrays, before, strict=True))
+    ):
+        return starts[1:]
+    return starts
+
+
 def pixel_run_starts(pixels: np.ndarray) -> np.ndarray:
     """``run_starts`` of an (H, W, C) uint8 image's pixels (C bytes each, e.g. RGB), found by
     comparing bytes, so that the pixels need not be packed into words first."""
@@ -37,12 +55,32 @@ def pixel_run_starts(pixels: np.ndarray) -> np.ndarray:
     flat = np.ascontiguousarray(pixels).reshape(-1)
     if flat.size == 0:
         return np.zeros(0, np.intp)
+    compiled = kernels.compiled()
+    if compiled is not None:
+        return _compiled_run_starts(compiled, [flat], channels)
     # The pixel of each changed byte; a pixel with several changed bytes is listed once.
     changed = np.concatenate([[0], changed_bytes(flat, channels)]) // channels
     first = np.empty(len(changed), bool)
     first[0] = True
     np.not_equal(changed[1:], changed[:-1], out=first[1:])
     return changed[first]
+
+
+def _byte_comparable(flat: list[np.ndarray]) -> bool:
+    """Whether equal bytes mean equal values (integers) and the arrays' layouts match."""
+    return (
+        all(f.dtype.kind in "biu" for f in flat)
+        and len({(f.size, f.dtype.itemsize) for f in flat}) == 1
+    )
+
+
+def _compiled_run_starts(compiled, flat: list[np.ndarray], itemsize: int) -> np.ndarray:
+    """``run_starts`` of one or two flat arrays by the compiled kernel, their elements
+    compared as ``itemsize`` bytes (a pixel of an RGB image: 3)."""
+    data = [np.ascontiguousarray(f).view(np.uint8) for f in flat]
+    out = np.empty(data[0].size // itemsize, np.int64)
+    count = compiled.run_starts(data[0], data[1] if len(data) > 1 else None, itemsize, out)
+    return out[:count].astype(np.intp)
 
 
 def changed_bytes(flat: np.ndarray, lag: int) -> np.ndarray:
@@ -72,6 +110,13 @@ def merge_sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     Linear time: timsort merges the two runs, and the indices are counts of each array's
     elements so far (two binary searches per value took most of VC's time).
     """
+    a, b = np.asarray(a), np.asarray(b)
+    compiled = kernels.compiled()
+    if compiled is not None and a.dtype.kind in "iu" and b.dtype.kind in "iu":
+        a, b = np.ascontiguousarray(a, np.int64), np.ascontiguousarray(b, np.int64)
+        merged, in_a, in_b = (np.empty(len(a) + len(b), np.int64) for _ in range(3))
+        count = compiled.merge_sorted(a, b, merged, in_a, in_b)
+        return merged[:count].copy(), in_a[:count].copy(), in_b[:count].copy()
     both = np.concatenate([a, b])
     order = np.argsort(both, kind="stable")
     merged = both[order]

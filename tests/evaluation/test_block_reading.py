@@ -22,6 +22,9 @@ from vpsbench.io.submission import write_submission
 from vpsbench.metrics.core import pair_runs, pair_runs_of_blocks
 from vpsbench.runlength import RunMap
 
+# Every test here runs with the compiled kernels and with NumPy's (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_kernels")
+
 
 @pytest.mark.parametrize("codec", ["isal", "zlib"])
 @pytest.mark.parametrize("block_bytes", [4, 12, 4096, 1 << 20])

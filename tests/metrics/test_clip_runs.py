@@ -4,12 +4,16 @@ the pair histogram from ``PairRuns`` equals the one counted from pixels."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vpsbench.metrics.consistency import VC_MODES, ClipCounter
 from vpsbench.metrics.core import _histogram_of_pixels, histogram_and_runs, pair_runs
 from vpsbench.runlength import RunMap, merge_sorted
+
+# Every test here runs with the compiled kernels and with NumPy's (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_kernels")
 
 
 def blocky(rng: np.random.Generator, height: int, width: int, labels: int) -> np.ndarray:

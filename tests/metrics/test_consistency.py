@@ -17,6 +17,9 @@ from vpsbench.metrics.consistency import (
 )
 from vpsbench.metrics.core import LabelSpace, VideoStats, pair_histogram
 
+# Every test here runs with the compiled kernels and with NumPy's (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_kernels")
+
 VOID = 255_000
 SPACE = LabelSpace(1000, 255, (0, 1, 11, 13), frozenset({11, 13}))
 ROAD, PERSON, CAR = 0, 11_000, 13_000

@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 
 from vpsbench.metrics.core import LabelSpace, PairHistogram, pair_histogram, sum_histograms
 
+# Every test here runs with the compiled kernels and with NumPy's (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("each_kernels")
+
 
 def brute_force(gt: np.ndarray, pred: np.ndarray) -> dict:
     pairs, counts = np.unique(

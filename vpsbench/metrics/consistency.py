@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vpsbench import kernels
 from vpsbench.metrics.core import (
     Field,
     LabelSpace,
@@ -140,6 +141,10 @@ class ClipCounter:
             lengths = np.diff(starts, append=size)
             self._update(np.repeat(gt, lengths), np.repeat(pred, lengths), None)
             return
+        compiled = kernels.compiled()
+        if compiled is not None and len(starts) and starts[0] == 0:
+            self._advance_compiled(compiled, starts, gt, pred)
+            return
         if self.frames:
             # The segments of both partitions: each lies inside one old and one new run.
             merged, old, new = merge_sorted(self._starts, starts)
@@ -149,6 +154,30 @@ class ClipCounter:
         self._starts = starts
         self._update(gt, pred, np.diff(starts, append=size))
         self._merge_segments()
+
+    def _advance_compiled(
+        self, compiled, starts: np.ndarray, gt: np.ndarray, pred: np.ndarray
+    ) -> None:
+        """``add_runs``'s segment update (merge, advance, count, join) in one compiled pass."""
+        new = [np.ascontiguousarray(a, np.int64) for a in (starts, gt, pred)]
+        if self.frames:
+            old = [np.ascontiguousarray(a, np.int64) for a in self._segment_arrays()]
+        else:
+            old = [np.zeros(0, np.int64)] * 5
+        out = [np.empty(len(old[0]) + len(new[0]), np.int64) for _ in range(5)]
+        counts = [np.zeros(self._cap + 1, np.int64) for _ in range(2)]
+        skip_void = self.mode == "corrected"  # GT void pixels count for nothing
+        n = compiled.clip_advance(
+            *old, *new, self._size, self._cap, skip_void, self.ignore_label, *out, *counts
+        )
+        self._starts, self._prev_gt, self._prev_pred, self._run_gt, self._run_both = (
+            a[:n].copy() for a in out
+        )
+        self.frames += 1
+        self._record_rows(*counts)
+
+    def _segment_arrays(self) -> tuple[np.ndarray, ...]:
+        return self._starts, self._prev_gt, self._prev_pred, self._run_gt, self._run_both
 
     def _update(self, gt: np.ndarray, pred: np.ndarray, weights: np.ndarray | None) -> None:
         """Advance the counters by one frame; ``weights``: pixels per element (None: 1)."""
@@ -164,17 +193,23 @@ class ClipCounter:
         self._prev_gt, self._prev_pred = gt, pred
         self._run_gt, self._run_both = run_gt, run_both
         self.frames += 1
-        ended = [n for n in self.ns if self.frames >= n]  # clips of n frames ending here
-        if not ended:
+        if not any(self.frames >= n for n in self.ns):
             return
-        # A = {gt run >= n}, A ∩ B = {both run >= n}: one count per run length, summed from
-        # the top, gives every n at once.
         if self.mode == "corrected":  # GT void pixels count for nothing
             valid = gt != self.ignore_label
             weights = valid if weights is None else np.where(valid, weights, 0)
-        at_least_gt = np.bincount(run_gt, weights, self._cap + 1)[::-1].cumsum()[::-1]
-        at_least_both = np.bincount(run_both, weights, self._cap + 1)[::-1].cumsum()[::-1]
-        for n in ended:
+        self._record_rows(
+            np.bincount(run_gt, weights, self._cap + 1),
+            np.bincount(run_both, weights, self._cap + 1),
+        )
+
+    def _record_rows(self, count_gt: np.ndarray, count_both: np.ndarray) -> None:
+        """The rows of the clips ending at this frame, from the pixels per counter value."""
+        # A = {gt run >= n}, A ∩ B = {both run >= n}: one count per run length, summed from
+        # the top, gives every n at once.
+        at_least_gt = count_gt[::-1].cumsum()[::-1]
+        at_least_both = count_both[::-1].cumsum()[::-1]
+        for n in (n for n in self.ns if self.frames >= n):  # clips of n frames ending here
             self._rows[n].append((int(at_least_both[n]), int(at_least_gt[n])))
 
     def _merge_segments(self) -> None:

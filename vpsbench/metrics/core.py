@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from vpsbench.format.schema import Category
-from vpsbench.runlength import RunMap, merge_sorted, run_starts
+from vpsbench.runlength import RunMap, continued_run_starts, merge_sorted, run_starts
 
 if TYPE_CHECKING:
     from vpsbench.metrics.tubes import TubeIdentity
@@ -266,11 +266,8 @@ def pair_runs_of_blocks(
         if not any(live):
             break
         m = g.size
-        gt_change = np.empty(m, bool)
-        gt_change[0] = gt_last is None or g[0] != gt_last
-        np.not_equal(g[1:], g[:-1], out=gt_change[1:])
         if wants_gt_runs:
-            starts = np.flatnonzero(gt_change)
+            starts = continued_run_starts((g,), None if gt_last is None else (gt_last,))
             gt_parts.append((starts + offset, g[starts]))
         for i, pred in enumerate(preds):
             if isinstance(pred, RunMap) or not live[i]:
@@ -280,11 +277,8 @@ def pair_runs_of_blocks(
                 raise ValueError(
                     f"the prediction map's pieces do not match the GT's ({p.size} != {m})"
                 )
-            change = np.empty(m, bool)
-            change[0] = gt_change[0] or last[i] is None or p[0] != last[i]
-            np.not_equal(p[1:], p[:-1], out=change[1:])
-            np.logical_or(change[1:], gt_change[1:], out=change[1:])
-            starts = np.flatnonzero(change)
+            before = None if gt_last is None or last[i] is None else (gt_last, last[i])
+            starts = continued_run_starts((g, p), before)
             if give_up_fragmented and offset == 0 and len(starts) * 8 > m:
                 live[i] = False  # judged on the first piece: the rest is not compared
                 continue

@@ -1,0 +1,40 @@
+"""Which per-frame kernels run: the compiled ones (``vpsbench._kernels``, C, built by setup.py
+where a compiler is found) or NumPy's. Both give identical results; the tests run both.
+
+On W1 frames (1024x2048) the compiled run finders, merge and VC step cut the scorer's own
+per-frame work by about a third (benchmarks/bench_eval.py prints the figures).
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+try:
+    from vpsbench import _kernels
+except ImportError:  # not built: no C compiler or Python headers at install time
+    _kernels = None
+
+KERNELS_ENV = "VPSBENCH_KERNELS"
+KERNELS = ("compiled", "numpy")
+
+
+def kernels_name(requested: str | None = None) -> str:
+    """The kernels to use: ``requested``, else ``$VPSBENCH_KERNELS``, else ``auto`` (the
+    compiled ones when built, else NumPy's). Asking for unbuilt compiled ones is an error."""
+    name = (requested or os.environ.get(KERNELS_ENV) or "auto").strip().lower()
+    if name == "auto":
+        return "compiled" if _kernels is not None else "numpy"
+    if name not in KERNELS:
+        raise ValueError(f"{KERNELS_ENV}={name!r}: choose auto, {' or '.join(KERNELS)}")
+    if name == "compiled" and _kernels is None:
+        raise ValueError(
+            f"{KERNELS_ENV}=compiled, but vpsbench._kernels was not built: reinstall "
+            "(pip install -e .) where a C compiler and the Python headers are present"
+        )
+    return name
+
+
+def compiled() -> ModuleType | None:
+    """The compiled kernels' module when they are to be used, else None (use NumPy)."""
+    return _kernels if _kernels is not None and kernels_name() == "compiled" else None
