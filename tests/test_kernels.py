@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from vpsbench import kernels
 from vpsbench.metrics.consistency import ClipCounter
+from vpsbench.metrics.core import PairRuns
 from vpsbench.runlength import merge_sorted, pixel_run_starts, run_starts
 
 needs_compiled = pytest.mark.skipif(kernels._kernels is None, reason="vpsbench._kernels not built")
@@ -162,3 +163,29 @@ def test_kernels_refuse_buffers_that_do_not_match():
     with pytest.raises(ValueError, match="runs must start at pixel 0"):
         compiled.clip_advance(*[np.zeros(0, np.int64)] * 5, one, one, one, 4, 2, True, 255,
                               *segments, *counts)  # fmt: skip
+
+
+def histogram_of(runs) -> tuple[list, list, list]:
+    h = runs.histogram()
+    return h.gt.tolist(), h.pred.tolist(), h.count.tolist()
+
+
+@needs_compiled
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 6), st.sampled_from([-1, 0, 7, 2**33]), st.integers(0, 2)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_pair_histogram_of_runs(runs):
+    """Repeated pairs anywhere in the frame, negative and beyond-32-bit values."""
+    starts = np.cumsum([0] + [n for n, _, _ in runs])
+    pair_runs = PairRuns(
+        starts[:-1],
+        np.array([g for _, g, _ in runs], np.int64),
+        np.array([p for _, _, p in runs], np.int64),
+        int(starts[-1]),
+    )
+    slow, fast = both(histogram_of, pair_runs)
+    assert fast == slow

@@ -260,6 +260,68 @@ static PyObject *clip_advance(PyObject *self, PyObject *args)
     return result;
 }
 
+/* The distinct (gt, pred) pairs of a frame's pair runs (run i covers starts[i] to the next
+ * start, the last to `size`) and the pixels of each, in order of first appearance: an open
+ * addressing table of 2^k >= 2n slots (n runs). Returns the number of pairs, or -1 when out
+ * of memory. */
+static Py_ssize_t count_pairs(const int64_t *starts, const int64_t *gt, const int64_t *pred,
+                              Py_ssize_t n, int64_t size, int64_t *out_gt, int64_t *out_pred,
+                              int64_t *out_count)
+{
+    Py_ssize_t slots = 16, pairs = 0;
+    while (slots < 2 * n)
+        slots *= 2;
+    Py_ssize_t *table = PyMem_RawMalloc(slots * sizeof(Py_ssize_t));
+    if (!table)
+        return -1;
+    for (Py_ssize_t s = 0; s < slots; s++)
+        table[s] = -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t length = (i + 1 < n ? starts[i + 1] : size) - starts[i];
+        uint64_t h = (uint64_t)gt[i] * 0x9E3779B97F4A7C15ULL;
+        h ^= (uint64_t)pred[i] * 0xC2B2AE3D27D4EB4FULL;
+        Py_ssize_t s = (Py_ssize_t)((h ^ (h >> 29)) & (uint64_t)(slots - 1));
+        while (table[s] >= 0 && (out_gt[table[s]] != gt[i] || out_pred[table[s]] != pred[i]))
+            s = (s + 1) & (slots - 1);
+        if (table[s] < 0) {
+            table[s] = pairs;
+            out_gt[pairs] = gt[i];
+            out_pred[pairs] = pred[i];
+            out_count[pairs] = 0;
+            pairs++;
+        }
+        out_count[table[s]] += length;
+    }
+    PyMem_RawFree(table);
+    return pairs;
+}
+
+static PyObject *pair_counts(PyObject *self, PyObject *args)
+{
+    Py_buffer v[6];
+    long long size;
+    PyObject *result = NULL;
+    Py_ssize_t n = 0;
+    if (!PyArg_ParseTuple(args, "y*y*y*Lw*w*w*", &v[0], &v[1], &v[2], &size, &v[3], &v[4],
+                          &v[5]))
+        return NULL;
+    Py_ssize_t runs = v[0].len / 8;
+    int ok = v[0].len % 8 == 0 && v[1].len == v[0].len && v[2].len == v[0].len;
+    for (int k = 3; k < 6; k++)
+        ok &= v[k].len >= v[0].len;
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "pair_counts: buffer sizes do not match");
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        n = count_pairs(v[0].buf, v[1].buf, v[2].buf, runs, size, v[3].buf, v[4].buf, v[5].buf);
+        Py_END_ALLOW_THREADS
+        result = n < 0 ? PyErr_NoMemory() : PyLong_FromSsize_t(n);
+    }
+    for (int k = 0; k < 6; k++)
+        PyBuffer_Release(&v[k]);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"run_starts", run_starts, METH_VARARGS,
      "run_starts(a, b_or_None, itemsize, out) -> count: run starts of one or two buffers."},
@@ -268,6 +330,9 @@ static PyMethodDef methods[] = {
     {"clip_advance", clip_advance, METH_VARARGS,
      "clip_advance(old segments x5, runs x3, size, cap, skip_ignore, ignore, new segments x5,"
      " hist_gt, hist_both) -> count: one frame of VC's clip counters."},
+    {"pair_counts", pair_counts, METH_VARARGS,
+     "pair_counts(starts, gt, pred, size, out_gt, out_pred, out_count) -> count: distinct"
+     " pairs of pair runs and their pixels, in order of first appearance."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "vpsbench._kernels",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from vpsbench import kernels
 from vpsbench.format.schema import Category
 from vpsbench.runlength import RunMap, continued_run_starts, merge_sorted, run_starts
 
@@ -168,7 +169,17 @@ class PairRuns:
 
     def histogram(self) -> PairHistogram:
         """The frame's pair histogram: the run lengths summed per (GT, prediction) pair."""
-        return sum_histograms([PairHistogram(self.gt, self.pred, self.lengths)], merge_single=True)
+        compiled = kernels.compiled()
+        if compiled is None or len(self) == 0:
+            lengths = self.lengths
+            return sum_histograms([PairHistogram(self.gt, self.pred, lengths)], merge_single=True)
+        # Counted in a hash table, in order of first appearance; only the few hundred distinct
+        # pairs are sorted then (a sort of every run was most of the NumPy version's time).
+        runs = [np.ascontiguousarray(a, np.int64) for a in (self.starts, self.gt, self.pred)]
+        gt, pred, count = (np.empty(len(self), np.int64) for _ in range(3))
+        n = compiled.pair_counts(*runs, self.size, gt, pred, count)
+        order = np.lexsort((pred[:n], gt[:n]))
+        return PairHistogram(gt[:n][order], pred[:n][order], count[:n][order])
 
 
 def pair_histogram(gt: np.ndarray, pred: np.ndarray) -> PairHistogram:
