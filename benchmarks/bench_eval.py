@@ -16,6 +16,9 @@ the decode floor, measured side by side (absolute times depend on the machine's 
     extra metrics' own code (VC's per-frame counter, the other metrics' per-video and final
     work) timed inside the all-metrics run, which the machine's drift does not blur;
   * PNG figures for each decoder (``--decoders``: pyspng, the default, and Pillow);
+  * all metrics again with NumPy's per-frame kernels (``$VPSBENCH_KERNELS=numpy``) where the
+    compiled ones are built: what a user without a C compiler at install time gets
+    (``--no-numpy-kernels`` leaves it out);
   * the decode floor with the same workers, scheduled as the scorer schedules its videos
     (``vpsbench.parallel.ordered_map``: this process and N - 1 pool workers): every
     prediction PNG decoded once (to RGB
@@ -54,6 +57,7 @@ from vpsbench.format.schema import Category, FileInfo, GroundTruthRef
 from vpsbench.io.archive import SubmissionLimits
 from vpsbench.io.png import DECODER_ENV, decode_pixels
 from vpsbench.io.submission import PNG_DIR, check_png_header, write_submission
+from vpsbench.kernels import KERNELS_ENV, kernels_name
 from vpsbench.metrics.core import BLOCK_PIXELS
 from vpsbench.parallel import keep_freed_memory, ordered_map, worker_context
 
@@ -209,9 +213,12 @@ def in_child(target, *args) -> dict:
     return value
 
 
-def evaluate_in_child(queue, gt: Path, pred: Path, metrics: str, workers: int, decoder: str):
+def evaluate_in_child(
+    queue, gt: Path, pred: Path, metrics: str, workers: int, decoder: str, kernels: str = "auto"
+):
     """One evaluation in a fresh process: seconds, summary and own peak RSS (MiB)."""
     os.environ[DECODER_ENV] = decoder
+    os.environ[KERNELS_ENV] = kernels  # inherited by the pool's workers
     keep_freed_memory()  # as `vpsbench eval` does in its own process
     start = time.perf_counter()
     result = evaluate(gt, pred, metrics=metrics, workers=workers)
@@ -363,6 +370,8 @@ def main() -> None:
     parser.add_argument("--literal-videos", type=int, default=5, help="timed, then scaled")
     parser.add_argument("--workers", default="1,2", help="worker counts compared (default 1,2)")
     parser.add_argument("--decoders", default="pyspng,pillow", help="PNG decoders compared")
+    parser.add_argument("--no-numpy-kernels", action="store_true",
+                        help="leave out the runs with NumPy's per-frame kernels")  # fmt: skip
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vpsbench-w1"))
     parser.add_argument("--fresh", action="store_true")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each, the fastest kept")
@@ -403,6 +412,11 @@ def main() -> None:
             )
             runs[name, ALL, w] = best(evaluate_in_child, gt, path, ALL, w, decoder)
         runs[name, "vpq", 1] = best(evaluate_in_child, gt, path, "vpq", 1, decoder)
+    # What a user without the compiled kernels gets (not for Pillow: its decode dominates).
+    numpy_sources = [] if args.no_numpy_kernels or kernels_name() == "numpy" else sources[:2]
+    for name, path, decoder in numpy_sources:
+        for w in workers:
+            runs[name, "numpy", w] = best(evaluate_in_child, gt, path, ALL, w, decoder, "numpy")
     # The metrics' cost does not depend on the source: measured on HDF5 (no decoder noise).
     overhead = in_child(overhead_in_child, gt, pred, args.overhead_rounds)
     summaries = {str(r["summary"]["vpq"]) for key, r in runs.items()}
@@ -416,7 +430,8 @@ def main() -> None:
           f"IDSW {summary['idsw']['idsw']} (equal in every run)")  # fmt: skip
     print(f"literal official procedure (VPQ only, 1 process; timed on {n_lit} videos, scaled to "
           f"{args.videos}): {literal:.1f} s")  # fmt: skip
-    print(f"each figure: the fastest of {args.repeat} run(s)")
+    print(f"each figure: the fastest of {args.repeat} run(s); per-frame kernels: "
+          f"{kernels_name()} (NumPy's where said)")  # fmt: skip
     print(
         "seconds: wall clock of a fresh process (pool start included); CPU s: user + system "
         "seconds of its process tree (what the workers share when cores are free)"
@@ -435,6 +450,12 @@ def main() -> None:
             scale = first / seconds if w != workers[0] else None
             print(row(f"{name} all metrics, {w} worker(s)", seconds, literal,
                       floors[name, w]["seconds"], scale, runs[name, ALL, w]["cpu"]))  # fmt: skip
+        for w in workers if (name, "numpy", workers[0]) in runs else ():
+            seconds = runs[name, "numpy", w]["seconds"]
+            compiled = runs[name, ALL, w]["seconds"]
+            print(row(f"{name} NumPy kernels, {w} worker(s)", seconds, literal,
+                      floors[name, w]["seconds"], None, runs[name, "numpy", w]["cpu"])
+                  + f"  ({seconds / compiled:.2f}x the compiled kernels' time)")  # fmt: skip
         vpq, every = runs[name, "vpq", 1]["seconds"], runs[name, ALL, 1]["seconds"]
         print(row(f"{name} VPQ alone, 1 worker", vpq, literal, floors[name, 1]["seconds"], None,
                   runs[name, "vpq", 1]["cpu"]))  # fmt: skip
@@ -443,7 +464,7 @@ def main() -> None:
     print(overhead_line(overhead["rounds"]))
     print("peak RSS (MiB): evaluating process / largest worker / whole process tree")
     for (name, metrics, w), r in runs.items():
-        if metrics == ALL:
+        if metrics == ALL:  # the default kernels
             print(f"  {name} all metrics, {w} worker(s): {r['rss_main']:.0f} / "
                   f"{r['rss_worker']:.0f} / {r['rss_tree']:.0f}")  # fmt: skip
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vpsbench import kernels
+
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_eval.py"
 
 
@@ -22,4 +24,8 @@ def test_bench_eval_quick_prints_every_row(tmp_path):
             assert f"{source} decode floor, {workers} worker(s)" in out
             assert f"{source} all metrics, {workers} worker(s)" in out
         assert f"{source} VPQ alone, 1 worker" in out
+    if kernels.kernels_name() == "compiled":  # the same scoring with NumPy's kernels, beside
+        for source in ("HDF5", "PNG/pyspng"):
+            assert f"{source} NumPy kernels, 2 worker(s)" in out
+        assert "x the compiled kernels' time)" in out
     assert "literal official procedure" in out and "peak RSS (MiB)" in out
