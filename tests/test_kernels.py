@@ -189,3 +189,8 @@ def test_pair_histogram_of_runs(runs):
     )
     slow, fast = both(histogram_of, pair_runs)
     assert fast == slow
+
+
+def test_pixel_run_starts_takes_uint8_pixels_only(each_kernels):
+    with pytest.raises(TypeError, match="compares uint8 pixels, got uint16"):
+        pixel_run_starts(np.zeros((2, 3, 3), np.uint16))

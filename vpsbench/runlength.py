@@ -53,6 +53,8 @@ def pixel_run_starts(pixels: np.ndarray) -> np.ndarray:
     comparing bytes, so that the pixels need not be packed into words first."""
     channels = pixels.shape[-1]
     flat = np.ascontiguousarray(pixels).reshape(-1)
+    if flat.dtype != np.uint8:
+        raise TypeError(f"pixel_run_starts compares uint8 pixels, got {flat.dtype}")
     if flat.size == 0:
         return np.zeros(0, np.intp)
     compiled = kernels.compiled()
