@@ -202,3 +202,19 @@ def test_sigterm_during_eval_report_keeps_the_earlier_report(capsys, tmp_path, m
     assert code == 143 and out == "" and err.strip() == "vpsbench: terminated"
     assert sorted(p.name for p in report.iterdir()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gt.h5", "pred.h5", "report"]
+
+
+def test_version_says_which_kernels_and_decoder_compute(capsys, monkeypatch):
+    from vpsbench import __version__
+
+    monkeypatch.setenv("VPSBENCH_KERNELS", "numpy")
+    monkeypatch.setenv("VPSBENCH_PNG_DECODER", "pillow")
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out == f"vpsbench {__version__} (per-frame kernels: numpy, PNG decoder: pillow)\n"
+    monkeypatch.setenv("VPSBENCH_KERNELS", "fast")
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert "VPSBENCH_KERNELS='fast': choose auto, compiled or numpy" in capsys.readouterr().out

@@ -31,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vpsbench", description=DESCRIPTION, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--version", action="version", version=f"vpsbench {__version__}")
+    parser.add_argument(
+        "--version",
+        action=VersionAction,
+        help="show the version and the kernels and PNG decoder in use, and exit",
+    )
     add_global_flags(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
@@ -41,6 +45,30 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in subcommand_parsers(parser):
         add_global_flags(sub, default=argparse.SUPPRESS)
     return parser
+
+
+class VersionAction(argparse.Action):
+    """``--version``: the version and what this install computes with (the compiled kernels
+    are optional at build time, pyspng at run time), so a slow install can be told apart."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(version_line())
+        parser.exit()
+
+
+def version_line() -> str:
+    """``vpsbench 0.1.0 (per-frame kernels: compiled, PNG decoder: pyspng)``."""
+    from vpsbench.io.png import decoder_name
+    from vpsbench.kernels import kernels_name
+
+    try:
+        used = f"per-frame kernels: {kernels_name()}, PNG decoder: {decoder_name()}"
+    except ValueError as err:  # a bad $VPSBENCH_KERNELS / $VPSBENCH_PNG_DECODER: say which
+        used = str(err)
+    return f"vpsbench {__version__} ({used})"
 
 
 def subcommand_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
