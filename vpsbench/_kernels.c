@@ -1,10 +1,11 @@
 /* Compiled kernels of vpsbench (chosen by vpsbench/kernels.py; NumPy does the same work where
- * this module was not built).
- * Each kernel is one linear pass that NumPy can only express as several (compare, OR,
- * flatnonzero; concatenate, sort, cumsum): on a 1024x2048 frame those passes move the whole
- * map through memory several times, a loop here moves it once. Arrays come in through the
- * buffer protocol (no NumPy headers needed to build) and the Python side checks their dtypes
- * and allocates the outputs.
+ * this module was not built, with the same results).
+ *
+ * Each kernel is one linear pass where NumPy needs several (compare, OR, flatnonzero;
+ * concatenate, stable sort, cumsum; gathers, compares, bincounts, joins; a sort of every
+ * run): on a 1024x2048 frame those passes move the map or its runs through memory several
+ * times, a loop here once. Arrays come in through the buffer protocol (no NumPy headers are
+ * needed to build) and the Python side checks their dtypes and allocates the outputs.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

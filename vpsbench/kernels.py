@@ -1,8 +1,9 @@
 """Which per-frame kernels run: the compiled ones (``vpsbench._kernels``, C, built by setup.py
 where a compiler is found) or NumPy's. Both give identical results; the tests run both.
 
-On W1 frames (1024x2048) the compiled run finders, merge and VC step cut the scorer's own
-per-frame work by about a third (benchmarks/bench_eval.py prints the figures).
+On W1 frames (1024x2048) the compiled run finders, merge, VC step and pair histogram cut the
+scorer's own per-frame work by about a third; scoring W1 is 1.15-1.25x faster
+(benchmarks/bench_eval.py prints both, side by side).
 """
 
 from __future__ import annotations

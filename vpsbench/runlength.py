@@ -114,7 +114,7 @@ def merge_sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     """
     a, b = np.asarray(a), np.asarray(b)
     compiled = kernels.compiled()
-    if compiled is not None and a.dtype.kind in "iu" and b.dtype.kind in "iu":
+    if compiled is not None and all(np.can_cast(x.dtype, np.int64) for x in (a, b)):
         a, b = np.ascontiguousarray(a, np.int64), np.ascontiguousarray(b, np.int64)
         merged, in_a, in_b = (np.empty(len(a) + len(b), np.int64) for _ in range(3))
         count = compiled.merge_sorted(a, b, merged, in_a, in_b)

@@ -171,8 +171,8 @@ class PairRuns:
         """The frame's pair histogram: the run lengths summed per (GT, prediction) pair."""
         compiled = kernels.compiled()
         if compiled is None or len(self) == 0:
-            lengths = self.lengths
-            return sum_histograms([PairHistogram(self.gt, self.pred, lengths)], merge_single=True)
+            histogram = PairHistogram(self.gt, self.pred, self.lengths)
+            return sum_histograms([histogram], merge_single=True)
         # Counted in a hash table, in order of first appearance; only the few hundred distinct
         # pairs are sorted then (a sort of every run was most of the NumPy version's time).
         runs = [np.ascontiguousarray(a, np.int64) for a in (self.starts, self.gt, self.pred)]
