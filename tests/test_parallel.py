@@ -72,3 +72,20 @@ def test_ordered_map_raises_the_first_bad_items_error_whoever_met_another_first(
     for _ in range(3):
         with pytest.raises(ValueError, match=r"negative item -2$"):
             list(ordered_map(slow_square, items, 2, worker_context()))
+
+
+def settings_seen(_: int) -> tuple[str | None, str | None, int]:
+    time.sleep(0.05)
+    return os.environ.get("VPSBENCH_KERNELS"), os.environ.get("VPSBENCH_PNG_DECODER"), os.getpid()
+
+
+def test_workers_take_the_settings_of_the_caller_not_of_the_forkserver(monkeypatch):
+    """The forkserver keeps the environment of its first start; a setting changed later in
+    this process (a test, a notebook) must still reach every worker of the next pool."""
+    monkeypatch.setenv("VPSBENCH_PNG_DECODER", "pyspng")
+    list(ordered_map(settings_seen, range(3), 2, worker_context()))  # the server runs now
+    monkeypatch.setenv("VPSBENCH_KERNELS", "numpy")
+    monkeypatch.delenv("VPSBENCH_PNG_DECODER")
+    seen = list(ordered_map(settings_seen, range(8), 3, worker_context()))
+    assert len({pid for _, _, pid in seen}) > 1  # pool workers did some of them
+    assert {(kernels, decoder) for kernels, decoder, _ in seen} == {("numpy", None)}

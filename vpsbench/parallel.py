@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import functools
 import multiprocessing
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +16,10 @@ from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+# Environment variables of vpsbench settings that workers take from the evaluating process.
+SETTINGS_PREFIX = "VPSBENCH_"
 
 
 def worker_context(preload: Sequence[str] = ()) -> BaseContext:
@@ -66,11 +71,23 @@ def keep_freed_memory(trim_threshold: int = 512 << 20) -> bool:
     )
 
 
-def init_worker() -> None:
+def init_worker(settings: dict[str, str] | None = None) -> None:
     """Pool initializer of converting and scoring workers: Ctrl-C is the parent's
-    (``ignore_sigint``), freed frame buffers are reused (``keep_freed_memory``)."""
+    (``ignore_sigint``), freed frame buffers are reused (``keep_freed_memory``), and the
+    parent's ``$VPSBENCH_*`` settings (``vpsbench_settings``) are this worker's."""
     ignore_sigint()
     keep_freed_memory()
+    if settings is not None:
+        for name in [n for n in os.environ if n.startswith(SETTINGS_PREFIX)]:
+            del os.environ[name]
+        os.environ.update(settings)
+
+
+def vpsbench_settings() -> dict[str, str]:
+    """This process's ``$VPSBENCH_*`` variables (kernels, PNG decoder, ...). Workers are
+    forked from the forkserver, which keeps the environment of its own start, so a setting
+    changed since then reaches them only through ``init_worker``."""
+    return {n: v for n, v in os.environ.items() if n.startswith(SETTINGS_PREFIX)}
 
 
 def ignore_sigint() -> None:
@@ -111,7 +128,7 @@ def ordered_map(
         yield from map(function, items)
         return
     pool = concurrent.futures.ProcessPoolExecutor(
-        workers - 1, mp_context=context, initializer=init_worker
+        workers - 1, mp_context=context, initializer=init_worker, initargs=(vpsbench_settings(),)
     )
     # Starting a worker blocks until the server has imported its modules (and holds the
     # pool's lock meanwhile): done in a thread, while this process computes the first items.
