@@ -47,7 +47,7 @@ def ready_workers(group: int) -> int:
 
 
 def test_ctrl_c_with_workers_prints_one_line(tmp_path):
-    config = SynthConfig(8, 120, 256, 512, annotation_stride=1, seed=0, with_images=False)
+    config = SynthConfig(12, 120, 256, 512, annotation_stride=1, seed=0, with_images=False)
     gt = generate(tmp_path / "gt.h5", config)
     pred = synth_predict(gt, tmp_path / "pred.h5", noise=0.3)
     command = [sys.executable, "-m", "vpsbench", "eval", "--gt", str(gt), "--pred", str(pred)]
@@ -67,7 +67,7 @@ def test_ctrl_c_with_workers_prints_one_line(tmp_path):
                 pytest.fail("no two pool workers ignoring SIGINT were seen during the eval")
             seen = seen + 1 if ready_workers(process.pid) >= 2 else 0
             time.sleep(0.02)
-        time.sleep(0.2)  # into the scoring
+        time.sleep(0.05)  # into the scoring (these videos take about 1.5 s with 3 workers)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=120)
