@@ -8,32 +8,28 @@ scorer's own per-frame work by about a third; scoring W1 is 1.15-1.25x faster
 
 from __future__ import annotations
 
-import os
 from types import ModuleType
+
+from vpsbench import settings
 
 try:
     from vpsbench import _kernels
 except ImportError:  # not built: no C compiler or Python headers at install time
     _kernels = None
 
-KERNELS_ENV = "VPSBENCH_KERNELS"
+KERNELS_ENV = settings.PREFIX + "KERNELS"
 KERNELS = ("compiled", "numpy")
+UNBUILT = (
+    "vpsbench._kernels was not built: reinstall (pip install -e .) where a C compiler and the "
+    "Python headers are present"
+)
 
 
 def kernels_name(requested: str | None = None) -> str:
     """The kernels to use: ``requested``, else ``$VPSBENCH_KERNELS``, else ``auto`` (the
     compiled ones when built, else NumPy's). Asking for unbuilt compiled ones is an error."""
-    name = (requested or os.environ.get(KERNELS_ENV) or "auto").strip().lower()
-    if name == "auto":
-        return "compiled" if _kernels is not None else "numpy"
-    if name not in KERNELS:
-        raise ValueError(f"{KERNELS_ENV}={name!r}: choose auto, {' or '.join(KERNELS)}")
-    if name == "compiled" and _kernels is None:
-        raise ValueError(
-            f"{KERNELS_ENV}=compiled, but vpsbench._kernels was not built: reinstall "
-            "(pip install -e .) where a C compiler and the Python headers are present"
-        )
-    return name
+    unbuilt = UNBUILT if _kernels is None else None
+    return settings.choose(KERNELS_ENV, requested, {"compiled": unbuilt, "numpy": None})
 
 
 def compiled() -> ModuleType | None:

@@ -14,12 +14,10 @@ from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.context import BaseContext
 from typing import TypeVar
 
+from vpsbench import settings
+
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-# Environment variables of vpsbench settings that workers take from the evaluating process.
-SETTINGS_PREFIX = "VPSBENCH_"
 
 
 def worker_context(preload: Sequence[str] = ()) -> BaseContext:
@@ -71,23 +69,23 @@ def keep_freed_memory(trim_threshold: int = 512 << 20) -> bool:
     )
 
 
-def init_worker(settings: dict[str, str] | None = None) -> None:
+def init_worker(environment: dict[str, str] | None = None) -> None:
     """Pool initializer of converting and scoring workers: Ctrl-C is the parent's
     (``ignore_sigint``), freed frame buffers are reused (``keep_freed_memory``), and the
     parent's ``$VPSBENCH_*`` settings (``vpsbench_settings``) are this worker's."""
     ignore_sigint()
     keep_freed_memory()
-    if settings is not None:
-        for name in [n for n in os.environ if n.startswith(SETTINGS_PREFIX)]:
+    if environment is not None:
+        for name in [n for n in os.environ if n.startswith(settings.PREFIX)]:
             del os.environ[name]
-        os.environ.update(settings)
+        os.environ.update(environment)
 
 
 def vpsbench_settings() -> dict[str, str]:
     """This process's ``$VPSBENCH_*`` variables (kernels, PNG decoder, ...). Workers are
     forked from the forkserver, which keeps the environment of its own start, so a setting
     changed since then reaches them only through ``init_worker``."""
-    return {n: v for n, v in os.environ.items() if n.startswith(SETTINGS_PREFIX)}
+    return {n: v for n, v in os.environ.items() if n.startswith(settings.PREFIX)}
 
 
 def ignore_sigint() -> None:

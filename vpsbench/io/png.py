@@ -23,7 +23,6 @@ them, so a file either decoder refuses is refused by both.
 
 from __future__ import annotations
 
-import os
 import struct
 import warnings
 import zlib
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from vpsbench import settings
 from vpsbench.format import deflate
 from vpsbench.runlength import pixel_run_starts, run_starts
 
@@ -59,14 +59,8 @@ class PngBombError(ValueError):
 def decoder_name(requested: str | None = None) -> str:
     """The decoder to use: ``requested``, else ``$VPSBENCH_PNG_DECODER``, else ``auto`` (pyspng
     when installed, else Pillow). Asking for pyspng where it is not installed is an error."""
-    name = (requested or os.environ.get(DECODER_ENV) or "auto").strip().lower()
-    if name == "auto":
-        return "pyspng" if pyspng is not None else "pillow"
-    if name not in DECODERS:
-        raise ValueError(f"{DECODER_ENV}={name!r}: choose auto, {' or '.join(DECODERS)}")
-    if name == "pyspng" and pyspng is None:
-        raise ValueError(f"{DECODER_ENV}=pyspng, but pyspng is not installed (pip install pyspng)")
-    return name
+    missing = None if pyspng is not None else "pyspng is not installed (pip install pyspng)"
+    return settings.choose(DECODER_ENV, requested, {"pyspng": missing, "pillow": None})
 
 
 def _starts_with_ihdr(head: bytes, length: int) -> bool:
