@@ -7,7 +7,6 @@ import ctypes
 import ctypes.util
 import functools
 import multiprocessing
-import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -72,20 +71,12 @@ def keep_freed_memory(trim_threshold: int = 512 << 20) -> bool:
 def init_worker(environment: dict[str, str] | None = None) -> None:
     """Pool initializer of converting and scoring workers: Ctrl-C is the parent's
     (``ignore_sigint``), freed frame buffers are reused (``keep_freed_memory``), and the
-    parent's ``$VPSBENCH_*`` settings (``vpsbench_settings``) are this worker's."""
+    parent's ``$VPSBENCH_*`` settings (``settings.current()`` there) are this worker's: it is
+    forked from the forkserver, which keeps the environment of its own start."""
     ignore_sigint()
     keep_freed_memory()
     if environment is not None:
-        for name in [n for n in os.environ if n.startswith(settings.PREFIX)]:
-            del os.environ[name]
-        os.environ.update(environment)
-
-
-def vpsbench_settings() -> dict[str, str]:
-    """This process's ``$VPSBENCH_*`` variables (kernels, PNG decoder, ...). Workers are
-    forked from the forkserver, which keeps the environment of its own start, so a setting
-    changed since then reaches them only through ``init_worker``."""
-    return {n: v for n, v in os.environ.items() if n.startswith(settings.PREFIX)}
+        settings.adopt(environment)
 
 
 def ignore_sigint() -> None:
@@ -126,7 +117,7 @@ def ordered_map(
         yield from map(function, items)
         return
     pool = concurrent.futures.ProcessPoolExecutor(
-        workers - 1, mp_context=context, initializer=init_worker, initargs=(vpsbench_settings(),)
+        workers - 1, mp_context=context, initializer=init_worker, initargs=(settings.current(),)
     )
     # Starting a worker blocks until the server has imported its modules (and holds the
     # pool's lock meanwhile): done in a thread, while this process computes the first items.

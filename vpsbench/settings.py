@@ -8,6 +8,18 @@ import os
 PREFIX = "VPSBENCH_"
 
 
+def current() -> dict[str, str]:
+    """This process's ``$VPSBENCH_*`` variables, for ``adopt`` in another process."""
+    return {name: value for name, value in os.environ.items() if name.startswith(PREFIX)}
+
+
+def adopt(environment: dict[str, str]) -> None:
+    """Make ``environment`` (another process's ``current()``) this process's settings."""
+    for name in [name for name in os.environ if name.startswith(PREFIX)]:
+        del os.environ[name]
+    os.environ.update(environment)
+
+
 def choose(env: str, requested: str | None, unavailable: dict[str, str | None]) -> str:
     """The choice ``requested``, else ``$env``, else ``auto`` (the first available one of
     ``unavailable``, whose values say why a choice cannot be used, None when it can)."""

@@ -161,7 +161,8 @@ class ClipCounter:
         """``add_runs``'s segment update (merge, advance, count, join) in one compiled pass."""
         new = [np.ascontiguousarray(a, np.int64) for a in (starts, gt, pred)]
         if self.frames:
-            old = [np.ascontiguousarray(a, np.int64) for a in self._segment_arrays()]
+            segments = (self._starts, self._prev_gt, self._prev_pred, self._run_gt, self._run_both)
+            old = [np.ascontiguousarray(a, np.int64) for a in segments]
         else:
             old = [np.zeros(0, np.int64)] * 5
         out = [np.empty(len(old[0]) + len(new[0]), np.int64) for _ in range(5)]
@@ -175,9 +176,6 @@ class ClipCounter:
         )
         self.frames += 1
         self._record_rows(*counts)
-
-    def _segment_arrays(self) -> tuple[np.ndarray, ...]:
-        return self._starts, self._prev_gt, self._prev_pred, self._run_gt, self._run_both
 
     def _update(self, gt: np.ndarray, pred: np.ndarray, weights: np.ndarray | None) -> None:
         """Advance the counters by one frame; ``weights``: pixels per element (None: 1)."""
