@@ -8,8 +8,11 @@ import signal
 import sys
 
 import pytest
+from conftest import TOY_CATEGORIES, toy_panoptic
 
 from vpsbench.atomic import write_text_atomically
+from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
+from vpsbench.format import FileInfo, VPSWriter
 from vpsbench.termination import Terminated, terminate_as_interrupt
 
 
@@ -34,6 +37,19 @@ def test_a_lost_sigterm_stops_the_output_from_being_published(tmp_path, lost_exc
         TerminatesWhenCollected()
         write_text_atomically(tmp_path / "scores.json", "{}\n")
     assert [type(e) for e in lost_exceptions] == [Terminated]  # the case under test happened
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lost_sigterm_leaves_no_partial_unified_file(tmp_path, lost_exceptions):
+    # Seen in CI: synth stopped this way left its hidden .partial file behind.
+    info = FileInfo(kind="groundtruth", dataset="toy", split="val")
+    with pytest.raises(Terminated), terminate_as_interrupt():
+        with VPSWriter(tmp_path / "out.h5", info, TOY_CATEGORIES, CITYSCAPES_VPS_PROTOCOL) as w:
+            with w.video("a", 6, 8) as v:
+                v.add_frame("f0", 0, panoptic=toy_panoptic(0))
+                TerminatesWhenCollected()
+                v.add_frame("f1", 1, panoptic=toy_panoptic(1))
+    assert [type(e) for e in lost_exceptions] == [Terminated]
     assert list(tmp_path.iterdir()) == []
 
 

@@ -257,11 +257,15 @@ class VPSWriter:
 
     def __enter__(self) -> VPSWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = h5py.File(self._tmp, "w")
-        self._write_categories()
-        if self._protocol is not None:
-            write_protocol(self._file, self._protocol)
-        self._file.create_group(schema.VIDEOS)
+        try:  # __exit__ does not run when __enter__ fails
+            self._file = h5py.File(self._tmp, "w")
+            self._write_categories()
+            if self._protocol is not None:
+                write_protocol(self._file, self._protocol)
+            self._file.create_group(schema.VIDEOS)
+        except BaseException:
+            self._abort()
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -349,11 +353,15 @@ class VPSWriter:
             attrs["tube_identity"] = info.tube_identity
 
     def _commit(self) -> None:
-        write_string_list(self._file, schema.VIDEO_IDS, self._video_ids)
-        self._write_root_attrs()
-        self._file.close()
-        self._file = None
-        publish(self._tmp, self.path)
+        try:  # a stop here (a SIGTERM whose exception was lost earlier) must not leave tmp
+            write_string_list(self._file, schema.VIDEO_IDS, self._video_ids)
+            self._write_root_attrs()
+            self._file.close()
+            self._file = None
+            publish(self._tmp, self.path)
+        except BaseException:
+            self._abort()
+            raise
 
     def _abort(self) -> None:
         if self._file is not None:
