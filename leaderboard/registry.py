@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from vpsbench.atomic import write_text_atomically
 from vpsbench_leaderboard.schema import EntryError, validate_entry
 from vpsbench_leaderboard.splits import entry_gt_status
 
@@ -191,16 +191,7 @@ def add_entry(entry: dict, registry: str | Path | None = None, replace: bool = F
     path = check_can_add(writable_registry(registry), entry["id"], replace)
     text = json.dumps(entry, indent=2, ensure_ascii=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{entry['id']}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomically(path, text)
 
 
 def add_entry_file(

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from vpsbench.atomic import write_atomically
 from vpsbench_model.config import Config
 from vpsbench_model.data import LabelMap
 
@@ -22,7 +23,7 @@ def save_checkpoint(
     path: str | os.PathLike, model: nn.Module, config: Config, labels: LabelMap, step: int,
     optimizer: torch.optim.Optimizer | None = None,
 ) -> Path:  # fmt: skip
-    """Write model, step, config, labels (and optimizer) with ``write_atomically``."""
+    """Write model, step, config, labels (and optimizer) with ``save_atomically``."""
     state = {
         "model": model.state_dict(),
         "step": step,
@@ -31,16 +32,13 @@ def save_checkpoint(
     }
     if optimizer is not None:
         state["optimizer"] = optimizer.state_dict()
-    return write_atomically(state, path)
+    return save_atomically(state, path)
 
 
-def write_atomically(state: dict, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary name, then rename: a killed run never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
-    return path
+def save_atomically(state: dict, path: str | os.PathLike) -> Path:
+    """``torch.save`` under a hidden temporary name, then rename: a killed run never leaves
+    half a file (``vpsbench.atomic``)."""
+    return write_atomically(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:
@@ -98,4 +96,4 @@ def compact_checkpoint(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
         raise ValueError(f"{src} is already compact")
     compact = {key: value for key, value in state.items() if key not in ("model", "optimizer")}
     compact["model_int8"] = compact_weights(state["model"])
-    return write_atomically(compact, dst)
+    return save_atomically(compact, dst)

@@ -36,8 +36,8 @@ def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
 
 
 def write_text_atomically(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically."""
-    return write_atomically(path, lambda tmp: tmp.write_text(text))
+    """Write ``text`` to ``path`` atomically, as UTF-8."""
+    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -44,6 +45,23 @@ def test_save_load_gives_identical_outputs(tmp_path):
         assert a.track_ids == b.track_ids and a.channels == b.channels
     feats = model.backbone(images)
     torch.testing.assert_close(loaded.backbone(images), feats, rtol=0, atol=0)
+
+
+def test_a_failed_save_leaves_nothing_and_keeps_the_old_checkpoint(tmp_path, monkeypatch):
+    config = tiny_config("fusetrack")
+    model, _ = trained_a_little(config)
+    path = save_checkpoint(tmp_path / "ckpt.pt", model, config, LABELS, 1)
+    before = path.read_bytes()
+
+    def save_half_then_fail(obj, f):
+        Path(f).write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", save_half_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, model, config, LABELS, 2)
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+    assert path.read_bytes() == before
 
 
 def test_quantize_weight_hand_computed():
