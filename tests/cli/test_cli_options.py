@@ -147,7 +147,7 @@ def test_sigterm_stops_synth_without_partial_files(tmp_path):
         process.kill()
     assert process.returncode == 143, err
     assert err.strip().splitlines()[-1] == "vpsbench: terminated"
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [], err  # its stderr says where a lost signal went
 
 
 def test_sigterm_handler_is_only_installed_while_a_command_runs(capsys, toy_gt):
