@@ -13,6 +13,7 @@ from conftest import TOY_CATEGORIES, toy_panoptic
 from vpsbench.atomic import write_text_atomically
 from vpsbench.datasets.cityscapes_vps import PROTOCOL as CITYSCAPES_VPS_PROTOCOL
 from vpsbench.format import FileInfo, VPSWriter
+from vpsbench.parallel import ordered_map, worker_context
 from vpsbench.termination import Terminated, terminate_as_interrupt
 
 
@@ -51,6 +52,36 @@ def test_a_lost_sigterm_leaves_no_partial_unified_file(tmp_path, lost_exceptions
                 v.add_frame("f1", 1, panoptic=toy_panoptic(1))
     assert [type(e) for e in lost_exceptions] == [Terminated]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lost_sigterm_stops_the_writing_at_the_next_video(tmp_path, lost_exceptions):
+    info = FileInfo(kind="groundtruth", dataset="toy", split="val")
+    written = []
+    with pytest.raises(Terminated), terminate_as_interrupt():
+        with VPSWriter(tmp_path / "out.h5", info, TOY_CATEGORIES, CITYSCAPES_VPS_PROTOCOL) as w:
+            for video_id in "abc":
+                with w.video(video_id, 6, 8) as v:
+                    v.add_frame("f0", 0, panoptic=toy_panoptic(0))
+                    written.append(video_id)
+                    TerminatesWhenCollected()
+    assert [type(e) for e in lost_exceptions] == [Terminated]
+    assert written == ["a"]  # not run to the end before the stop is noticed
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lost_sigterm_stops_ordered_map_at_the_next_item(lost_exceptions):
+    results = []
+    with pytest.raises(Terminated), terminate_as_interrupt():
+        for item in ordered_map(terminate_at_two, range(6), 1, worker_context()):
+            results.append(item)
+    assert [type(e) for e in lost_exceptions] == [Terminated]
+    assert results == [0, 1]
+
+
+def terminate_at_two(item: int) -> int:
+    if item == 2:
+        TerminatesWhenCollected()
+    return item
 
 
 def test_a_lost_sigterm_is_raised_when_the_command_ends(lost_exceptions):

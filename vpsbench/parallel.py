@@ -14,6 +14,7 @@ from multiprocessing.context import BaseContext
 from typing import TypeVar
 
 from vpsbench import settings
+from vpsbench.termination import raise_if_terminated
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -105,11 +106,24 @@ def ordered_map(
     an interrupt) the queued items are dropped and only the running ones are waited for.
     ``chunk`` > 1 makes each task a run of that many items (fewer round trips to the pool).
     """
+    for result in _ordered_results(function, items, workers, context, ahead, chunk):
+        raise_if_terminated()  # a SIGTERM lost in a finalizer stops the run here, not at its end
+        yield result
+
+
+def _ordered_results(
+    function: Callable[[T], R],
+    items: Sequence[T],
+    workers: int,
+    context: BaseContext,
+    ahead: int,
+    chunk: int,
+) -> Iterator[R]:
     items = list(items)
     if chunk > 1 and workers > 1:
         runs = [items[i : i + chunk] for i in range(0, len(items), chunk)]
-        for results in ordered_map(
-            functools.partial(_map_list, function), runs, workers, context, ahead
+        for results in _ordered_results(
+            functools.partial(_map_list, function), runs, workers, context, ahead, 1
         ):
             yield from results
         return

@@ -2,9 +2,10 @@
 
 Python runs a signal handler between bytecodes, and an exception it raises inside a weakref
 callback or a ``__del__`` is printed as "Exception ignored" and lost. The handler therefore
-also records the signal: ``raise_if_terminated`` (called before an output is published) and
+also records the signal: ``raise_if_terminated`` (called before an output is published, when
+a unified file's writer starts a video and whenever ``ordered_map`` hands over an item) and
 the end of ``terminate_as_interrupt`` raise ``Terminated`` again, so a lost exception neither
-publishes a file nor exits 0.
+publishes a file nor exits 0, and the work stops at the next video, not at its end.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import numpy as np
 from vpsbench import __version__
 from vpsbench.atomic import publish
 from vpsbench.format import deflate, schema
+from vpsbench.termination import raise_if_terminated
 
 STR = h5py.string_dtype("utf-8")
 BYTES = h5py.vlen_dtype(np.uint8)
@@ -281,6 +282,7 @@ class VPSWriter:
         """Open a video for appending frames; its frame table is written when the block ends."""
         if self._file is None:
             raise RuntimeError("use VPSWriter as a context manager")
+        raise_if_terminated()  # a SIGTERM lost in a finalizer stops the writing at the next video
         if self._open_video is not None:
             raise RuntimeError("finish the previous video before starting another")
         video_id = str(video_id)
