@@ -23,16 +23,23 @@ def publish(tmp: Path | str, path: Path | str) -> None:
     os.replace(tmp, path)
 
 
-def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
-    """Call ``write(tmp)`` and rename ``tmp`` to ``path``; ``tmp`` is removed on any failure."""
-    path = Path(path)
-    tmp = temporary_name(path)
+@contextmanager
+def staged_file(path: str | Path, tmp: Path | None = None) -> Iterator[Path]:
+    """The temporary name (``tmp``, else ``temporary_name(path)``) to write ``path`` under:
+    renamed to ``path`` when the block ends (``publish``), removed if anything fails."""
+    tmp = temporary_name(Path(path)) if tmp is None else tmp
     try:
-        write(tmp)
+        yield tmp
         publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
+
+
+def write_atomically(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """Call ``write(tmp)`` and rename ``tmp`` to ``path``; ``tmp`` is removed on any failure."""
+    with staged_file(path) as tmp:
+        write(tmp)
+    return Path(path)
 
 
 def write_text_atomically(path: str | Path, text: str) -> Path:

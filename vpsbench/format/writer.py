@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 
 from vpsbench import __version__
-from vpsbench.atomic import publish
+from vpsbench.atomic import staged_file
 from vpsbench.format import deflate, schema
 from vpsbench.termination import raise_if_terminated
 
@@ -249,6 +249,7 @@ class VPSWriter:
         self._compression_opts = compression_opts
         self._tmp = temporary_path(self.path)
         self._file: h5py.File | None = None
+        self._stage: contextlib.ExitStack | None = None
         self._video_ids: list[str] = []
         self._hasher = ContentHasher()
         self._open_video: VideoWriter | None = None
@@ -258,22 +259,32 @@ class VPSWriter:
 
     def __enter__(self) -> VPSWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # __exit__ does not run when __enter__ fails
+        with contextlib.ExitStack() as stage:  # unwound here only if __enter__ fails
+            stage.enter_context(staged_file(self.path, self._tmp))
+            stage.callback(self._close_file)  # before the rename (or removal)
             self._file = h5py.File(self._tmp, "w")
             self._write_categories()
             if self._protocol is not None:
                 write_protocol(self._file, self._protocol)
             self._file.create_group(schema.VIDEOS)
-        except BaseException:
-            self._abort()
-            raise
+            self._stage = stage.pop_all()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self._commit()
-        else:
-            self._abort()
+        stage, self._stage = self._stage, None
+        if exc_type is not None:
+            with contextlib.suppress(Exception):  # the block's error is the one to report
+                self._close_file()
+            stage.__exit__(exc_type, exc, tb)  # the partial file is removed
+            return
+        with stage:  # the file closed, then renamed into place (removed if anything fails)
+            write_string_list(self._file, schema.VIDEO_IDS, self._video_ids)
+            self._write_root_attrs()
+
+    def _close_file(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            file.close()
 
     @contextlib.contextmanager
     def video(
@@ -353,25 +364,6 @@ class VPSWriter:
             attrs["gt_content_id"] = info.predicts.content_id
         if info.is_prediction:
             attrs["tube_identity"] = info.tube_identity
-
-    def _commit(self) -> None:
-        try:  # a stop here (a SIGTERM whose exception was lost earlier) must not leave tmp
-            write_string_list(self._file, schema.VIDEO_IDS, self._video_ids)
-            self._write_root_attrs()
-            self._file.close()
-            self._file = None
-            publish(self._tmp, self.path)
-        except BaseException:
-            self._abort()
-            raise
-
-    def _abort(self) -> None:
-        if self._file is not None:
-            with contextlib.suppress(Exception):
-                self._file.close()
-            self._file = None
-        with contextlib.suppress(FileNotFoundError):
-            self._tmp.unlink()
 
 
 def write_protocol(file: h5py.File, protocol: schema.Protocol) -> None:
